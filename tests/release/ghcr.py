@@ -21,8 +21,8 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 
 from tests.loopback import Loopback, reply
-from tests.release.github_answers import paged
 from tests.release.github_fork import Fork
+from tests.release.github_issues import paged
 from tools.release.say import LABEL
 
 

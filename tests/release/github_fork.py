@@ -3,9 +3,10 @@ organisation's) whose settings `python -m tools.release setup` reads and makes (
 endpoint answering in the shape GitHub documents ("Get an environment", "List deployment branch
 policies", "Get an environment public key", "Create or update an environment secret", "Create a
 deploy key", "Create a repository ruleset", "List repository variables", "Create a GitHub Pages
-site", "Create a workflow dispatch event", "List workflow runs for a workflow", ...), every list
-paged. Secrets are sealed boxes to a real key pair, opened here as GitHub would; a secret whose
-value is not a sealed box of that key is refused (HTTP 422).
+site", "Create a workflow dispatch event", "List workflow runs for a workflow", "Get a workflow
+run", "List jobs for a workflow run", "List check run annotations", ...), every list paged.
+Secrets are sealed boxes to a real key pair, opened here as GitHub would; a secret whose value
+is not a sealed box of that key is refused (HTTP 422).
 
 Its workflows do not run until its owner enables them in its Actions tab: "Workflows don't run in
 forked repositories by default. You must enable GitHub Actions in the Actions tab of the forked
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.parse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,8 +33,7 @@ from typing import Any
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
-from tests.release.github_answers import paged
-from tests.release.github_issues import Issues
+from tests.release.github_issues import Issues, paged
 from tools.release.rules import ENVIRONMENTS, POLICIES, setting
 from tools.release.say import LABEL
 
@@ -64,6 +65,8 @@ class Fork:
         default_factory=lambda: {"release.yml": "active", "docs.yml": "active"}
     )
     runs: list[dict[str, Any]] = field(default_factory=list)  # the release's, newest first
+    # Each run's jobs, by its id: (name, conclusion, its error annotations).
+    jobs: dict[int, list[tuple[str, str, list[str]]]] = field(default_factory=dict)
     host: str = ""  # where the server answers, for the Link to a list's next page
     issues: Issues = field(default_factory=Issues)  # its issues and labels
     # Each environment by name: its settings, deployment policies and secrets (name: opened).
@@ -161,6 +164,8 @@ class Fork:
     def _repository(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         parts = {
             "/actions/workflows": self._workflows,
+            "/actions/runs/": self._run,
+            "/check-runs/": self._annotations,
             "/environments/": self._environment,
             "/actions/secrets": self._repository_secrets,
             "/keys": self._keys,
@@ -194,8 +199,16 @@ class Fork:
 
     def _workflows(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         name, _slash, action = path.removeprefix("/").partition("/")
-        if action == "runs":
-            return paged(self.runs, self._asked, self.host, "workflow_runs")
+        if action == "runs":  # of a `status` (or conclusion), `created` since ">=WHEN"
+            asked = dict(urllib.parse.parse_qsl(self._asked.partition("?")[2]))
+            since = asked.get("created", "").removeprefix(">=")
+            runs = [
+                run
+                for run in self.runs
+                if asked.get("status") in (None, run.get("status"), run.get("conclusion"))
+                and run.get("created_at", "") >= since
+            ]
+            return paged(runs, self._asked, self.host, "workflow_runs")
         if action == "dispatches":
             if not self.actions_on or self.workflows[name] != "active":
                 return _json(422, NOT_RUN)
@@ -211,6 +224,32 @@ class Fork:
         if action:
             return _json(204)
         return _json(200, {"path": f".github/workflows/{name}", "state": self.workflows[name]})
+
+    def ran(self, number: int, conclusion: str, jobs: list | None = None, **more: Any) -> None:
+        """A run of the release, the newest: completed with `conclusion`, its `jobs` as `jobs`
+        holds them."""
+        page = f"https://github.com/{self.repository}/actions/runs/{number}"
+        run = {"id": number, "status": "completed", "conclusion": conclusion, "html_url": page}
+        self.runs.insert(0, run | more)
+        self.jobs[number] = jobs or []
+
+    def _run(self, _: str, path: str, __: dict[str, Any]) -> Answer | None:
+        """The run, or its jobs (a job's id: the run's a hundred times, and its number)."""
+        number, _slash, jobs = path.partition("/")
+        run = next((run for run in self.runs if str(run["id"]) == number), None)
+        if run is None or not jobs:
+            return None if run is None else _json(200, run)
+        held = enumerate(self.jobs.get(run["id"], []))
+        listed = [{"id": run["id"] * 100 + k, "name": n, "conclusion": c} for k, (n, c, _) in held]
+        return _json(200, {"total_count": len(listed), "jobs": listed})
+
+    def _annotations(self, _: str, path: str, __: dict[str, Any]) -> Answer:
+        """A job's error annotations, GitHub's own "Process completed" first where it failed."""
+        run, job = divmod(int(path.removesuffix("/annotations")), 100)
+        _name, conclusion, said = self.jobs[run][job]
+        said = ["Process completed with exit code 1."] * (conclusion == "failure") + said
+        notes = [{"annotation_level": "failure", "message": message} for message in said]
+        return paged(notes, self._asked, self.host)
 
     def _repository_secrets(self, method: str, path: str, _: dict[str, Any]) -> Answer | None:
         if method == "GET":

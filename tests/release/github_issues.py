@@ -2,7 +2,7 @@
 with `labels` and `state`, paged; "Create an issue", "Update an issue", "Create an issue
 comment", "List labels for a repository", "Create a label"), for the test server's `handler`:
 what `python -m tools.release say` reads and writes, what setup creates, and what a test (or
-`make month`) reads back to judge what the owner was told."""
+`make month`) reads back to judge what the owner was told; and any list as GitHub pages it."""
 
 from __future__ import annotations
 
@@ -11,12 +11,29 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.release.github_answers import REPOSITORY, paged
-
+REPOSITORY = "octo/cryptopredict"
 # The labels GitHub gives a new repository ("Managing labels": "About default labels").
 DEFAULT_LABELS = (
     "bug documentation duplicate enhancement good-first-issue help-wanted invalid question wontfix"
 )
+
+
+def paged(items: list[Any], path: str, host: str, key: str = "") -> tuple[int, bytes, dict]:
+    """One page of `items` as GitHub answers a list (`path` with its query): `per_page` of
+    them (30 unless asked, 100 at most), page `page` (1 unless asked), and a Link header naming
+    the next page while there is one; under `key` in an object where GitHub wraps the list with
+    its `total_count` ("Using pagination in the REST API",
+    https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api)."""
+    bare, _, query = path.partition("?")
+    asked = dict(urllib.parse.parse_qsl(query))
+    size, number = min(int(asked.get("per_page", 30)), 100), int(asked.get("page", 1))
+    page = items[(number - 1) * size : number * size]
+    headers = {}
+    if number * size < len(items):
+        following = urllib.parse.urlencode({**asked, "page": number + 1})
+        headers["Link"] = f'<http://{host}{bare}?{following}>; rel="next"'
+    document = {"total_count": len(items), key: page} if key else page
+    return 200, json.dumps(document).encode(), headers
 
 
 @dataclass

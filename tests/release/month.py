@@ -39,6 +39,7 @@ from tests.release.month_world import (
     REPOSITORY,
     Fault,
     World,
+    iso,
 )
 from tests.release.osv import advisory
 from tests.release.workflow_runner import Event
@@ -234,21 +235,12 @@ class Month:
         self.runs.append(record)
         results = set(record.results.values())
         conclusion = next((r for r in ("failure", "cancelled") if r in results), "success")
-        failed = [
-            (name, [m for s in job.steps for m in ANNOTATION.findall(s.output)])
+        jobs = [
+            (name, job.result, [m for s in job.steps for m in ANNOTATION.findall(s.output)])
             for name, job in run.jobs.items()
-            if job.result == "failure"
         ]
-        self.world.concluded.append(
-            {
-                "id": number or len(self.world.concluded) + 1,
-                "head_sha": event.sha,
-                "conclusion": conclusion,
-                "event": event.name,
-                "created": start,
-                "failed": failed,
-            }
-        )
+        number = number or len(self.world.fork.runs) + 1
+        self.world.fork.ran(number, conclusion, jobs, event=event.name, created_at=iso(start))
         shutil.rmtree(directory)
         built = run.jobs.get("image") is not None and run.result("image") != "skipped"
         took = sum(job.seconds for job in run.jobs.values())  # one job after another

@@ -29,19 +29,16 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.loopback import Loopback, reply
-from tests.release.github_answers import paged
 from tests.release.github_fork import Fork
-from tests.release.github_issues import Issues
+from tests.release.github_issues import paged
 from tests.release.month_tools import digest_of
 from tests.release.oci_registry import LocalRegistry
 from tests.release.osv import Feed
-from tools.release.say import LABEL
 
 HOUR = 3600
 REPOSITORY = "octo/cryptopredict"
 NAME = "octo/cryptopredict"  # the image's name in the registry
 VERSIONS = f"/users/octo/packages/container/{NAME.split('/')[1]}/versions"
-RUNS = f"/repos/{REPOSITORY}/actions/workflows/release.yml/runs"
 DISPATCHED = 10_000  # the first dispatched run's id
 CYCLE_HOURS = 6
 CYCLE_MINUTE = 23 / 60  # the schedule's cron: minute 23 of every sixth hour
@@ -136,22 +133,20 @@ class World:
         self.tag_moves: list[tuple[float, str, str]] = []  # (simulated time, tag, digest)
         self.versions: dict[str, tuple[int, float]] = {}  # digest: (id, simulated time pushed)
         self.ids = itertools.count(1000)  # GitHub's: a deleted version's id is no other's
-        self.issues = Issues()  # the repository's issues, as GitHub's API keeps them
         self.dispatched: list[list[str]] = []  # `gh workflow run` arguments, in order
         self.running: set[int] = set()  # the dispatched runs started
         self.ran: set[int] = set()  # ... and over, their record kept
         self.start_run: Callable[[int], None] = lambda number: None  # the simulation's
-        # each run's commit, conclusion, event, start and failed jobs with their annotations
-        self.concluded: list[dict[str, Any]] = []
         self.feed = Feed()  # OSV's vulnerability feed, as pip-audit asks it
         self.registry = LocalRegistry(private=True)
-        # The repository as setup leaves it, asked with a job's token; its package GitHub's
-        # packages API does not know (the registry's 404 is the first release's).
-        self.fork = Fork.set_up(job_token=True, package=None)
+        # The repository as setup leaves it, asked with a job's token, its runs the month's;
+        # its package GitHub's packages API does not know (the registry's 404 is the first
+        # release's).
+        self.fork = Fork.set_up(job_token=True, package=None, runs=[])
+        self.issues = self.fork.issues  # as GitHub's API keeps them
         self._servers = contextlib.ExitStack()
         self.url = self._serve(self._github)
         self.issues.host = self.fork.host = urllib.parse.urlsplit(self.url).netloc
-        self.issues.labels.add(LABEL)  # as setup leaves it
         self.proxy = self._serve(self._registry)
 
     # The faults.
@@ -234,49 +229,25 @@ class World:
             return self._deploy(asked.get("imgURL", ""))
         if path.startswith(VERSIONS):
             return self._package(method, path, asked)
-        if path == RUNS:  # the release workflow's runs, as GitHub lists them
-            runs = [
-                self._run(run)
-                for run in self.concluded
-                if asked.get("head_sha", run["head_sha"]) == run["head_sha"]
-                and asked.get("status", run["conclusion"]) in (run["conclusion"], "completed")
-                and iso(run["created"]) >= asked.get("created", ">=").removeprefix(">=")
-            ]
-            return 200, {
-                "total_count": len(runs),
-                "workflow_runs": runs[-int(asked.get("per_page", 30)) :],
-            }
-        if run := re.fullmatch(f"/repos/{REPOSITORY}/actions/runs/(\\d+)", path):
-            return 200, self._run_now(int(run[1]))
+        run = re.fullmatch(f"/repos/{REPOSITORY}/actions/runs/(\\d+)", path)
+        if run and not self._over(int(run[1])):
+            return 200, {"status": "in_progress"}
         asked_of_it = f"{path}?{urllib.parse.urlencode(asked)}"
         return (
-            self._checks(path)
+            self._health(path)
             or self.fork.handle(method, asked_of_it, body)
             or (404, {"message": "Not Found"})
         )
 
-    def _run(self, run: dict[str, Any]) -> dict[str, Any]:
-        """A concluded run, as GitHub answers it."""
-        return {
-            "id": run["id"],
-            "head_sha": run["head_sha"],
-            "conclusion": run["conclusion"],
-            "status": "completed",
-            "event": run["event"],
-            "created_at": iso(run["created"]),
-            "html_url": f"https://github.com/{REPOSITORY}/actions/runs/{run['id']}",
-        }
-
-    def _run_now(self, number: int) -> dict[str, Any]:
-        """The run `number` as it stands: a dispatched one not yet run starts now (the
+    def _over(self, number: int) -> bool:
+        """Whether the run `number` is over: a dispatched one not yet run starts now (the
         simulation's `start_run`), in progress until it concludes."""
         with self.lock:
             begin = number not in self.running
             self.running.add(number)
         if begin:
             threading.Thread(target=self._start, args=(number,), daemon=True).start()
-        done = next((run for run in self.concluded if run["id"] == number), None)
-        return self._run(done) if done and number in self.ran else {"status": "in_progress"}
+        return number in self.ran
 
     def _start(self, number: int) -> None:
         self.start_run(number)
@@ -290,41 +261,23 @@ class World:
             self.waking = time.monotonic() + (struck.spec.get("seconds") or 50) / TIME_SCALE
         return time.monotonic() < self.waking
 
-    def _checks(self, path: str) -> tuple[int, Any] | None:
-        """Render's /healthz, of the newest deploy at once; a run's failed jobs (ids: the run's
-        number a hundred times, and the job's), and each one's error annotations, GitHub's
-        "Process completed" first."""
-        if path == "/healthz":  # the newest deploy's, at once
-            if self.consume("render-health", path):
-                return 503, b"Service Unavailable"  # Render's, where no instance is healthy
-            if not self.deploys:
-                return 200, {"status": "ok", "model_version": ""}
-            build = self.builds[self.deploys[-1][1]]
-            stale = self.now - build.data_until > FRESH_HOURS * HOUR
-            return 200, {
-                "status": "degraded" if stale else "ok",
-                "model_version": build.build_tag,
-                "data_last": iso(build.data_until),
-                "stale_after_hours": FRESH_HOURS,
-                "stale": ["btc-usd"] if stale else [],
-            }
-        ran = {run["id"]: run for run in self.concluded}
-        if jobs := re.fullmatch(f"/repos/{REPOSITORY}/actions/runs/(\\d+)/jobs", path):
-            failed = ran[int(jobs[1])]["failed"]
-            return 200, {
-                "jobs": [
-                    {"id": int(jobs[1]) * 100 + k, "name": name, "conclusion": "failure"}
-                    for k, (name, _) in enumerate(failed)
-                ]
-            }
-        if notes := re.fullmatch(f"/repos/{REPOSITORY}/check-runs/(\\d+)/annotations", path):
-            run, job = divmod(int(notes[1]), 100)
-            said = [
-                "Process completed with exit code 1.",
-                *ran[run]["failed"][job][1],
-            ]
-            return 200, [{"annotation_level": "failure", "message": m} for m in said]
-        return None
+    def _health(self, path: str) -> tuple[int, Any] | None:
+        """Render's /healthz, of the newest deploy at once."""
+        if path != "/healthz":
+            return None
+        if self.consume("render-health", path):
+            return 503, b"Service Unavailable"  # Render's, where no instance is healthy
+        if not self.deploys:
+            return 200, {"status": "ok", "model_version": ""}
+        build = self.builds[self.deploys[-1][1]]
+        stale = self.now - build.data_until > FRESH_HOURS * HOUR
+        return 200, {
+            "status": "degraded" if stale else "ok",
+            "model_version": build.build_tag,
+            "data_last": iso(build.data_until),
+            "stale_after_hours": FRESH_HOURS,
+            "stale": ["btc-usd"] if stale else [],
+        }
 
     def _stand_ins(self, path: str, asked: dict[str, str], sent: Any) -> tuple | None:
         """What the month's stand-ins ask: a fault, a dispatch, the advisories published."""

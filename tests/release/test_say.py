@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.release.github_answers import failed_runs
+from tests.release.github_fork import Fork
 from tests.release.github_issues import Issues
 from tools.release import cli
 from tools.release.say import LABEL, PREAMBLE, sections
@@ -167,14 +167,19 @@ def test_production_stale_is_said_with_the_runs_that_failed_whatever_the_cause_u
     }
     server.route("/healthz", 200, json.dumps(stale))
     rerun = "GitHub did not start the rebuild of v0.1.5, 4 tries: a transient failure; re-run"
-    failed_runs(server, "octo/cryptopredict", rerun, "")
+    fork = Fork(issues=issues, host=issues.host)
+    for number, said in ((1, [rerun]), (2, [])):
+        jobs = [("version", "success", []), ("test", "failure", said)]
+        fork.ran(number, "failure", jobs, event="schedule", created_at=f"2026-12-01T0{number}")
+    server.handler = fork.handle
     summary = production(server, tmp_path, "7")
     [issue] = issues.open()
     text = sections(issue["body"])["production-stale"][0]
     assert f"### Needs you: production-stale\n\n{text}" in summary
     assert "older than its promise of 12.0 hours (STALE_AFTER_HOURS): btc-usd, newest bar " in text
     runs = "https://github.com/octo/cryptopredict/actions/runs"
-    assert f"- {runs}/1 (schedule): test: {rerun}\n- {runs}/2 (schedule): test: nothing" in text
+    assert f"- {runs}/2 (schedule): test: nothing on the run's page: read the job's log\n" in text
+    assert f"- {runs}/1 (schedule): test: {rerun}" in text
     assert "What to do: read each run's first failed job" in text
     since = "status=failure&per_page=10&created=%3E%3D2026-12-01T00%3A00%3A00Z"
     assert any(path.endswith(f"release.yml/runs?{since}") for _, path in server.requests)
