@@ -115,13 +115,18 @@ def verify(
     return 0, json.dumps(matching), ""
 
 
-if __name__ == "__main__":
+def main(arguments: list[str]) -> int:
+    """`gh attestation verify ARGUMENTS...` on the stand-ins' environment: its exit status."""
     status, out, err = verify(
-        sys.argv[3:],
+        arguments,
         Path(os.environ["FAKE_ATTESTATIONS"]),
         os.environ["FAKE_REGISTRY_URL"],
         Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker"),
     )
     sys.stdout.write(out)
     sys.stderr.write(err)
-    sys.exit(status)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[3:]))

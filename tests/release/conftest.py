@@ -33,6 +33,8 @@ class FakeServer:
     # headers]), where a test keeps state (a repository GitHub's API changes); None leaves it to
     # the script.
     handler: Callable[[str, str, bytes], tuple | None] | None = None
+    # What a client asks the token service that challenge names, for octo/cryptopredict.
+    token_path = "/token?service=ghcr.io&scope=repository%3Aocto%2Fcryptopredict%3Apull"
 
     def answer(self, status: int, body: bytes | str, headers: dict[str, str] | None = None) -> None:
         encoded = body.encode() if isinstance(body, str) else body
@@ -43,6 +45,11 @@ class FakeServer:
     ) -> None:
         encoded = body.encode() if isinstance(body, str) else body
         self.routes[path] = Answer(status, encoded, dict(headers or {}))
+
+    def challenge(self) -> dict[str, str]:
+        """GHCR's 401 challenge for octo/cryptopredict, its token service this server's."""
+        scope = 'service="ghcr.io",scope="repository:octo/cryptopredict:pull"'
+        return {"WWW-Authenticate": f'Bearer realm="{self.url}/token",{scope}'}
 
     def reply_to(self, method: str, path: str, body: bytes) -> Answer:
         for key in (path, path.split("?", 1)[0]):

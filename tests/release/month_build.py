@@ -49,7 +49,7 @@ from tests.release.month_world import HOUR, NAME, REPOSITORY, TIME_SCALE, Build,
 from tests.release.oci_registry import CONFIG, INDEX, LAYER, MANIFEST, PASSWORD, USER
 from tests.release.scratch_git import ScratchRepo
 from tests.release.test_workflow_runs import FAKE_SSH, TAG_KEY
-from tests.release.workflow_runner import Event, JobRun, Runner, WorkflowRun
+from tests.release.workflow_runner import Event, JobRun, Runner, WorkflowRun, step_label
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
@@ -253,7 +253,7 @@ class MonthRunner(Runner):
         as GitHub cancels a job (where one step moves every tag, the stand-in docker cuts it
         after the first)."""
         steps = self.workflow["jobs"][name]["steps"]
-        moving = [_label(step) for step in steps if _moves_a_tag(step)]
+        moving = [step_label(step) for step in steps if _moves_a_tag(step)]
         built = "image" in done and done["image"].result == "success"
         built = built and all(job.result != "failure" for job in done.values())
         if name == "publish" and len(moving) > 1 and built:
@@ -404,11 +404,6 @@ class MonthRunner(Runner):
         self.world.pushed(child)
         self.world.pushed(digest)
         return digest
-
-
-def _label(step: Mapping[str, Any]) -> str:
-    """A step's name in the runner's record (tests/release/workflow_runner.py)."""
-    return str(step.get("name") or step.get("uses") or step.get("run", "")[:40])
 
 
 def _moves_a_tag(step: Mapping[str, Any]) -> bool:

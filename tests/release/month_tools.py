@@ -34,7 +34,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tests.release.attestations import docker_login, verify
+from tests.release import attestations
+from tests.release.attestations import docker_login
 from tools.release.registry import Registry
 from tools.release.render import Answer
 
@@ -114,15 +115,7 @@ def gh(args: list[str]) -> int:
         print(f"HTTP 503: Service Unavailable ({url})", file=sys.stderr)
         return 1
     if args[:2] == ["attestation", "verify"]:
-        status, out, err = verify(
-            args[2:],
-            Path(os.environ["FAKE_ATTESTATIONS"]),
-            os.environ["FAKE_REGISTRY_URL"],
-            Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker"),
-        )
-        sys.stdout.write(out)
-        sys.stderr.write(err)
-        return status
+        return attestations.main(args[2:])
     if args[:2] == ["workflow", "run"]:  # GitHub names the run it started: gh prints its page
         body = json.dumps({"args": args[2:]}).encode()
         request = urllib.request.Request(f"{os.environ['MONTH_URL']}/_month/dispatch", body)

@@ -207,15 +207,10 @@ def test_a_tag_that_is_no_version_is_ignored(oci_registry, name):
     assert (previous.digest, previous.found_as) == (digest, "0.1.5-20261123060000")
 
 
-def challenge(server) -> dict[str, str]:
-    scope = 'service="ghcr.io",scope="repository:octo/cryptopredict:pull"'
-    return {"WWW-Authenticate": f'Bearer realm="{server.url}/token",{scope}'}
-
-
 @pytest.mark.parametrize("status", [401, 403])
 def test_a_registry_refusing_the_token_stops_the_release_naming_the_packages_access(server, status):
     server.route("/token", 200, '{"token": "job-token"}')
-    server.answer(401, '{"errors": [{"code": "UNAUTHORIZED"}]}', challenge(server))
+    server.answer(401, '{"errors": [{"code": "UNAUTHORIZED"}]}', server.challenge())
     server.answer(status, '{"errors": [{"code": "DENIED"}]}')
     registry = Registry(server.url, REPOSITORY, credentials="octo:ghs_job")
     with pytest.raises(PreviousImageError) as raised:
@@ -225,7 +220,7 @@ def test_a_registry_refusing_the_token_stops_the_release_naming_the_packages_acc
     assert "Manage Actions access" in said
     assert "https://github.com/users/octo/packages/container/cryptopredict/settings" in said
     # The job's token went to the token service only, as GHCR's login does.
-    assert server.requests[1][1].startswith("/token?service=ghcr.io")
+    assert server.requests[1][1] == server.token_path
 
 
 @pytest.mark.parametrize("status", [404, 403])

@@ -20,22 +20,13 @@ MANIFEST = f"/v2/octo/cryptopredict/manifests/{DIGEST}"
 IMAGE = "ghcr.io/octo/cryptopredict"
 
 
-def challenge(server) -> dict[str, str]:
-    realm = f"{server.url}/token"
-    value = f'Bearer realm="{realm}",service="ghcr.io",scope="repository:octo/cryptopredict:pull"'
-    return {"WWW-Authenticate": value}
-
-
-TOKEN_PATH = "/token?service=ghcr.io&scope=repository%3Aocto%2Fcryptopredict%3Apull"
-
-
 def test_a_public_package_answers_an_anonymous_client_through_the_token_dance(server):
     server.route("/token", 200, '{"token": "anonymous-pull"}')
-    server.answer(401, '{"errors": [{"code": "UNAUTHORIZED"}]}', challenge(server))
+    server.answer(401, '{"errors": [{"code": "UNAUTHORIZED"}]}', server.challenge())
     server.answer(200, "{}")  # the manifest asked again, with the anonymous token
     said = check_pullable(IMAGE, DIGEST, "octo/cryptopredict", base_url=server.url)
     assert said == f"{IMAGE} is public: Render can pull {DIGEST} without a credential"
-    assert [path for _, path in server.requests] == [MANIFEST, TOKEN_PATH, MANIFEST]
+    assert [path for _, path in server.requests] == [MANIFEST, server.token_path, MANIFEST]
 
 
 @pytest.mark.parametrize(
@@ -46,7 +37,7 @@ def test_a_public_package_answers_an_anonymous_client_through_the_token_dance(se
 def test_a_private_package_names_its_visibility_and_the_settings(
     server, challenged, token, retried
 ):
-    server.answer(401, "{}", challenge(server) if challenged else None)
+    server.answer(401, "{}", server.challenge() if challenged else None)
     if token is not None:
         server.route("/token", token, '{"token": "t"}' if token == 200 else "{}")
     if retried is not None:

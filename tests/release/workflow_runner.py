@@ -382,7 +382,7 @@ class Runner:
         started = time.monotonic()
         limit = float(definition.get("timeout-minutes", 360)) * 60 / self.time_scale
         for step in definition.get("steps", []):
-            label = step.get("name") or step.get("uses") or step.get("run", "")[:40]
+            label = step_label(step)
             reads = []
             # After a failed or cancelled step only the steps that ask for it run (`if:
             # failure()`, `cancelled()`, `always()`).
@@ -509,6 +509,11 @@ class Runner:
             auth = {"auth": base64.b64encode(login).decode()}
             config.write_text(json.dumps({"auths": {inputs["registry"]: auth}}))
         return dict(self.action_outputs.get(str(step_id), {}))
+
+
+def step_label(step: Mapping[str, Any]) -> str:
+    """A step's name in a run's record: its name, else what it uses or runs."""
+    return str(step.get("name") or step.get("uses") or step.get("run", "")[:40])
 
 
 def _home(workspace: Path) -> Path:
