@@ -1,4 +1,4 @@
-"""A package on GHCR as the release leaves it, on a loopback server: GitHub's packages API
+"""A package on GHCR as the release leaves it, for the test server's handler: GitHub's packages API
 ("List package versions for a package owned by a user/an organization", "Delete package
 version": the documented shapes, `metadata.container.tags` included), the registry's manifests,
 production's /healthz (the model version it serves: a build's `X.Y.Z-stamp` tag), and the
@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler
 
-from tests.loopback import Loopback, reply
 from tests.release.github_fork import Fork
 from tests.release.github_issues import paged
 from tools.release.say import LABEL
@@ -51,6 +49,7 @@ class Package:
     registry_status: int | None = None
     serving: str = ""  # the model version production's /healthz reports
     deletions: int = 0  # the deletions asked
+    url: str = ""  # where it answers (`at`)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
 
     def __post_init__(self) -> None:
@@ -83,84 +82,62 @@ class Package:
         [digest] = [v.digest for v in self.versions.values() if tag in v.tags]
         return digest
 
+    def at(self, server) -> Package:
+        """The package's API, registry and production answering at the test server's `url`."""
+        self.url, self.github.host = server.url, server.url.removeprefix("http://")
+        server.handler = self.handle
+        return self
 
-@contextmanager
-def serving(package: Package) -> Iterator[str]:
-    """The package's API and registry at one loopback URL, while in the block."""
-    account = "orgs" if package.kind == "Organization" else "users"  # GitHub's: the other 404s
-    base = f"/{account}/{package.owner}/packages/container/{package.name}/versions"
+    def handle(self, method: str, path: str, body: bytes) -> tuple:
+        """The answer to a request of the package, its registry, production or the repository."""
+        path, _, query = path.partition("?")
+        account = "orgs" if self.kind == "Organization" else "users"  # GitHub's: the other 404s
+        versions = f"/{account}/{self.owner}/packages/container/{self.name}/versions"
+        manifest = re.fullmatch(rf"/v2/{self.owner}/{self.name}/manifests/(.+)", path)
+        if path == "/healthz":
+            return _json(200, {"status": "ok", "model_version": self.serving})
+        if path.startswith(f"/v2/{self.owner}/{self.name}/") and self.registry_status:
+            return _json(self.registry_status, {"errors": [{"code": "DENIED"}]})
+        if manifest:
+            return self._manifest(manifest[1])
+        if path == versions:
+            ordered = sorted(self.versions.values(), key=lambda v: v.created, reverse=True)
+            return paged([self._listed(v) for v in ordered], f"{path}?{query}", self.github.host)
+        if method == "DELETE" and path.startswith(f"{versions}/"):
+            return self._delete(int(path.rpartition("/")[2]))
+        self.github.package = {"name": self.name} if self.versions else None
+        return self.github.handle(method, f"{path}?{query}", body) or (404, b"{}")
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path = self.path.partition("?")[0]
-            if path == "/healthz":
-                return self._json(200, {"status": "ok", "model_version": package.serving})
-            if path.startswith(f"/v2/{package.owner}/{package.name}/") and package.registry_status:
-                return self._json(package.registry_status, {"errors": [{"code": "DENIED"}]})
-            if re.fullmatch(base, path):
-                ordered = sorted(package.versions.values(), key=lambda v: v.created, reverse=True)
-                listed = [self._listed(version) for version in ordered]
-                status, body, headers = paged(listed, self.path, self.headers["Host"])
-                return reply(self, status, body, headers=headers.items())
-            found = re.fullmatch(rf"/v2/{package.owner}/{package.name}/manifests/(.+)", path)
-            if found:
-                return self._manifest(found[1])
-            return self._github("GET")
+    def _delete(self, number: int) -> tuple:
+        self.deletions += 1
+        if number in self.refuse:
+            return _json(403, {"message": "Resource not accessible by integration"})
+        found = self.versions.pop(number, None)
+        return (204, b"") if found else _json(404, {"message": "Not Found"})
 
-        def do_POST(self) -> None:
-            self._github("POST")
+    def _listed(self, version: Version) -> dict:
+        stamp = f"{version.created:%Y-%m-%dT%H:%M:%SZ}"
+        entry = {
+            "id": version.id,
+            "name": version.digest,
+            "package_html_url": "",
+            "created_at": stamp,
+            "updated_at": stamp,
+            "metadata": {"package_type": "container", "container": {"tags": list(version.tags)}},
+        }
+        if version.id in self.undated:
+            del entry["created_at"]
+        return entry
 
-        def do_PATCH(self) -> None:
-            self._github("PATCH")
+    def _manifest(self, reference: str) -> tuple:
+        if self.registry_error:
+            return _json(500, {"errors": [{"code": "UNKNOWN"}]})
+        for version in self.versions.values():
+            if reference in (version.digest, *version.tags):
+                entries = [{"digest": digest} for digest in version.manifests]
+                return _json(200, {"schemaVersion": 2, "manifests": entries})
+        return _json(404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]})
 
-        def _github(self, method: str) -> None:
-            """The repository, its package ("Get a package for a user") and issues."""
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            package.github.host = self.headers["Host"]
-            package.github.package = {"name": package.name} if package.versions else None
-            answer = package.github.handle(method, self.path, body) or (404, b"{}")
-            reply(self, answer[0], answer[1], headers=(answer[2:] or [{}])[0].items())
 
-        def do_DELETE(self) -> None:
-            found = re.fullmatch(rf"{base}/(\d+)", self.path)
-            number = int(found[1]) if found else -1
-            package.deletions += 1
-            if number in package.refuse:
-                return self._json(403, {"message": "Resource not accessible by integration"})
-            if package.versions.pop(number, None) is None:
-                return self._json(404, {"message": "Not Found"})
-            self.send_response(204)
-            self.end_headers()
-            return None
-
-        def _listed(self, version: Version) -> dict:
-            stamp = f"{version.created:%Y-%m-%dT%H:%M:%SZ}"
-            entry = {
-                "id": version.id,
-                "name": version.digest,
-                "package_html_url": "",
-                "created_at": stamp,
-                "updated_at": stamp,
-                "metadata": {
-                    "package_type": "container",
-                    "container": {"tags": list(version.tags)},
-                },
-            }
-            if version.id in package.undated:
-                del entry["created_at"]
-            return entry
-
-        def _manifest(self, reference: str) -> None:
-            if package.registry_error:
-                return self._json(500, {"errors": [{"code": "UNKNOWN"}]})
-            for version in package.versions.values():
-                if reference in (version.digest, *version.tags):
-                    entries = [{"digest": digest} for digest in version.manifests]
-                    return self._json(200, {"schemaVersion": 2, "manifests": entries})
-            return self._json(404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]})
-
-        def _json(self, status: int, document: object) -> None:
-            reply(self, status, document)
-
-    with Loopback(Handler) as served:
-        yield served.url
+def _json(status: int, document: object) -> tuple[int, bytes]:
+    return status, json.dumps(document).encode()

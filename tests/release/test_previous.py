@@ -15,7 +15,7 @@ import pytest
 
 from tests.release import attestations
 from tests.release.attestations import attest, certificate
-from tests.release.ghcr import Package, serving
+from tests.release.ghcr import Package
 from tools.release.cli import main
 from tools.release.previous import Previous, PreviousImageError, find_previous, verify
 from tools.release.registry import Registry
@@ -225,21 +225,21 @@ def test_a_registry_refusing_the_token_stops_the_release_naming_the_packages_acc
 
 @pytest.mark.parametrize("status", [404, 403])
 def test_a_package_never_pushed_is_the_first_release_the_same_refusal_of_one_pushed_is_not(
-    status, capsys, tmp_path, monkeypatch
+    status, server, capsys, tmp_path, monkeypatch
 ):
     """Issue 112: GHCR's answer for a package that does not exist is undocumented; the release
     asks GitHub's packages API, which knows none (404), and starts the record either way."""
     monkeypatch.chdir(tmp_path)  # a clone without release tags
     subprocess.run(["git", "init", "-q"], check=True)
-    package = Package("octo", "cryptopredict", registry_status=status)
-    with serving(package) as url:
-        environ = {"RELEASE_REGISTRY_URL": url, "GITHUB_API_URL": url, "GITHUB_TOKEN": "ghs_job"}
-        argv = ["previous-image", "--repository", "octo/cryptopredict"]
-        assert main(argv, environ) == 0
-        assert capsys.readouterr().out.startswith("previous=\nrecord-start=the first release of")
-        package.release("0.1.0", datetime(2026, 11, 23, tzinfo=UTC))
-        package.registry_status = 403
-        assert main(argv, environ) == 1
+    package = Package("octo", "cryptopredict", registry_status=status).at(server)
+    url = server.url
+    environ = {"RELEASE_REGISTRY_URL": url, "GITHUB_API_URL": url, "GITHUB_TOKEN": "ghs_job"}
+    argv = ["previous-image", "--repository", "octo/cryptopredict"]
+    assert main(argv, environ) == 0
+    assert capsys.readouterr().out.startswith("previous=\nrecord-start=the first release of")
+    package.release("0.1.0", datetime(2026, 11, 23, tzinfo=UTC))
+    package.registry_status = 403
+    assert main(argv, environ) == 1
     assert "the registry refused this job's token (HTTP 403)" in capsys.readouterr().err
 
 
