@@ -19,7 +19,9 @@ is the owner's click.
 
 `Fork.set_up()` is the fork as setup leaves it (Render and Pages on), each committed setting held
 as GitHub keeps it; asked with a job's token (`job_token`), GitHub shows no ruleset's bypass list
-and no deploy key or environment secret (HTTP 403)."""
+and no deploy key or environment secret (HTTP 403). FAKE_SSH is its SSH endpoint as git meets
+it: GitHub's host key (HOST_KEY, as /meta lists it) checked strictly, the deploy key TAG_KEY's
+push let through."""
 
 from __future__ import annotations
 
@@ -39,6 +41,40 @@ from tools.release.say import LABEL
 
 SERVICE = "https://cryptopredict.onrender.com"  # Render's, once set up
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIScratchHostKeyOfGitHub"
+# The deploy key a fork set up as documented holds (its secret RELEASE_TAG_KEY).
+TAG_KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nscratch-deploy-key\n-----END OPENSSH PRIVATE KEY-----"
+)
+# OpenSSH as git runs it for `git@github.com:octo/cryptopredict.git`: the host's key must be in
+# the known hosts file it is told to use, strictly; the key it offers must be the deploy key.
+FAKE_SSH = """#!/usr/bin/env bash
+echo "ssh $*" >>"$FAKE_LOG"
+key= known= strict=
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -i) key=$2; shift 2 ;;
+        -o) case "$2" in
+                UserKnownHostsFile=*) known=${2#*=} ;;
+                StrictHostKeyChecking=*) strict=${2#*=} ;;
+            esac
+            shift 2 ;;
+        -F|-p|-l) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+    esac
+done
+host=${1#git@}; shift
+if [ "$strict" != yes ] || ! grep -qxF "$host $FAKE_HOST_KEY" "$known"; then
+    echo "Host key verification failed." >&2; exit 255
+fi
+if [ "$(cat "$key")" != "$FAKE_TAG_KEY" ]; then
+    echo "git@$host: Permission denied (publickey)." >&2; exit 255
+fi
+case "$*" in
+    "git-receive-pack 'octo/cryptopredict.git'") exec git receive-pack "$FAKE_REMOTE" ;;
+esac
+exit 1
+"""
 NOT_SHOWN = {"message": "Resource not accessible by integration", "status": "403"}  # to a job
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 # What GitHub answers a dispatch of a workflow that may not run (docs: "Create a workflow dispatch

@@ -16,15 +16,12 @@ runner here can run stood in for:
 from __future__ import annotations
 
 import copy
-import gzip
-import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Mapping
@@ -42,13 +39,12 @@ from cryptopredict.artifact.run import TrainingRun, write_run
 from cryptopredict.training.record import RecordKeeper
 from tests.api.synthetic import BTC, HORIZON_DAYS, write_synthetic
 from tests.release.attestations import attest, certificate
-from tests.release.github_fork import HOST_KEY
+from tests.release.github_fork import FAKE_SSH, HOST_KEY, TAG_KEY
 from tests.release.month_exchanges import PAIRS, Exchanges
-from tests.release.month_tools import REFUSED_429, digest_of, image_files
+from tests.release.month_tools import REFUSED_429, image_files
 from tests.release.month_world import HOUR, NAME, REPOSITORY, TIME_SCALE, Build, World
-from tests.release.oci_registry import CONFIG, INDEX, LAYER, MANIFEST, PASSWORD, USER
+from tests.release.oci_registry import PASSWORD, USER
 from tests.release.scratch_git import ScratchRepo
-from tests.release.test_workflow_runs import FAKE_SSH, TAG_KEY
 from tests.release.workflow_runner import Event, JobRun, Runner, WorkflowRun, step_label
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,9 +91,10 @@ class PricePath:
         )
 
 
-def scratch_remote(path: Path) -> ScratchRepo:
-    """The fork's repository: this checkout's release files and a Blueprint naming its image
-    with a registry credential (the package is private: Render pulls logged in)."""
+def scratch_remote(path: Path, credential: str = "ghcr") -> ScratchRepo:
+    """The fork's repository: this checkout's release files and a Blueprint naming its image,
+    pulled with the registry credential `credential` (the package is private: Render pulls
+    logged in; "": none)."""
     path.mkdir(parents=True)
     remote = ScratchRepo(path)
     for part in TRACKED:
@@ -109,12 +106,13 @@ def scratch_remote(path: Path) -> ScratchRepo:
             shutil.copy(source, path / part)
     blueprint = (ROOT / "render.yaml").read_text()
     image = f'      url: "ghcr.io/{REPOSITORY}:latest"\n'
-    credential = "      creds:\n        fromRegistryCreds:\n          name: ghcr\n"
+    creds = f"      creds:\n        fromRegistryCreds:\n          name: {credential}\n"
     blueprint = blueprint.replace(
         '      url: "ghcr.io/owner.invalid/cryptopredict:latest"\n', image
     )
-    (path / "render.yaml").write_text(blueprint.replace(image, image + credential))
+    (path / "render.yaml").write_text(blueprint.replace(image, image + creds * bool(credential)))
     remote.git("add", "--all")
+    # GitHub serves any commit of the repository by its id (actions/checkout fetches so).
     remote.git("config", "uploadpack.allowAnySHA1InWant", "true")
     remote.commit("The release, as the fork holds it")
     return remote
@@ -348,62 +346,34 @@ class MonthRunner(Runner):
         return int(datetime.fromisoformat(data["last"]).timestamp()) + HOUR, data["source"]
 
     def _push(self, root: Path, inputs: Mapping[str, str]) -> str:
-        """The image (one layer: /app/artifacts) pushed by digest, untagged; its index's."""
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            archive.add(root / "app", arcname="app")
-        layer = gzip.compress(buffer.getvalue(), mtime=0)
-        registry = copy.copy(self.world.registry)  # pushed through the proxy of its faults
-        registry.url = self.world.proxy
+        """The image (one layer: /app/artifacts) pushed by digest, untagged, through the proxy
+        of the world's faults, each blob as BuildKit pushes it: its index's digest."""
+        registry = copy.copy(self.world.registry)
+        registry.url, blob = self.world.proxy, registry.blob
+
+        def retried(name: str, data: bytes) -> str:
+            """BuildKit's push of a blob: tried four times, after 1, 2 and 4 s (its retry
+            handler, on a 5xx or a dropped connection)."""
+            for wait in (1, 2, 4):
+                try:
+                    return blob(name, data)
+                except OSError:
+                    time.sleep(wait / TIME_SCALE)
+            return blob(name, data)
+
+        registry.blob = retried
         labels = dict(line.split("=", 1) for line in inputs["labels"].splitlines() if "=" in line)
         annotations = dict(
             line.removeprefix("index:").split("=", 1)
             for line in inputs["annotations"].splitlines()
             if line.startswith("index:")
         )
-        config = json.dumps(
-            {"architecture": "amd64", "os": "linux", "config": {"Labels": labels}}
-        ).encode()
-
-        def blob(data: bytes) -> str:
-            """BuildKit's push of a blob: tried four times, after 1, 2 and 4 s (its retry
-            handler, on a 5xx or a dropped connection)."""
-            for wait in (1, 2, 4):
-                try:
-                    return registry.blob(NAME, data)
-                except OSError:
-                    time.sleep(wait / TIME_SCALE)
-            return registry.blob(NAME, data)
-
-        platform = {
-            "schemaVersion": 2,
-            "mediaType": MANIFEST,
-            "config": {
-                "mediaType": CONFIG,
-                "digest": blob(config),
-                "size": len(config),
-            },
-            "layers": [{"mediaType": LAYER, "digest": blob(layer), "size": len(layer)}],
+        files = {
+            str(path.relative_to(root)): path.read_bytes()
+            for path in sorted((root / "app").rglob("*"))
+            if path.is_file()
         }
-        data = json.dumps(platform).encode()
-        child = registry.put_manifest(NAME, digest_of(data), platform, MANIFEST)
-        index = {
-            "schemaVersion": 2,
-            "mediaType": INDEX,
-            "manifests": [
-                {
-                    "mediaType": MANIFEST,
-                    "digest": child,
-                    "size": len(data),
-                    "platform": {"architecture": "amd64", "os": "linux"},
-                }
-            ],
-            "annotations": annotations,
-        }
-        digest = registry.put_manifest(NAME, digest_of(json.dumps(index).encode()), index, INDEX)
-        self.world.pushed(child)
-        self.world.pushed(digest)
-        return digest
+        return registry.push(NAME, [], labels, annotations, files)
 
 
 def _moves_a_tag(step: Mapping[str, Any]) -> bool:

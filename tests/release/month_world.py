@@ -385,7 +385,9 @@ class World:
         data = answer.read()
         upstream.close()
         reference = handler.path.rpartition("/manifests/")[2]
-        if method == "PUT" and answer.status < 300 and not reference.startswith(("sha256:", "/")):
+        if method == "PUT" and answer.status < 300 and reference.startswith("sha256:"):
+            self.pushed(reference)  # a version of the package, as GHCR makes one a manifest
+        elif method == "PUT" and answer.status < 300 and not reference.startswith("/"):
             with self.lock:  # before the client hears back: its next call sees the move
                 self.tag_moves.append((self.now, reference, digest_of(body)))
                 self.moved_in_run += 1

@@ -128,11 +128,12 @@ class LocalRegistry:
         tags: list[str],
         labels: dict[str, str] | None = None,
         annotations: dict[str, str] | None = None,
+        files: dict[str, bytes] | None = None,
     ) -> str:
-        """A one-platform release-shaped image under every tag of `tags` (its index annotated
-        with `annotations`, as the release annotates it; no tag: by its digest alone, as a build
-        pushes it): its index's digest."""
-        blob = layer({"app/api.py": f"# {name} {tags}\n".encode()})
+        """A one-platform release-shaped image of `files` (one layer) under every tag of `tags`
+        (its index annotated with `annotations`, as the release annotates it; no tag: by its
+        digest alone, as a build pushes it): its index's digest."""
+        blob = layer(files or {"app/api.py": f"# {name} {tags}\n".encode()})
         config = json.dumps(
             {
                 "architecture": "amd64",

@@ -34,7 +34,8 @@ import yaml
 from ci.audit import LOCK_FILES
 from cryptopredict.artifact.run import RUN, TrainingRun, write_run
 from tests.release.attestations import attest, certificate
-from tests.release.github_fork import HOST_KEY, Fork
+from tests.release.github_fork import FAKE_SSH, HOST_KEY, TAG_KEY, Fork
+from tests.release.month_build import scratch_remote
 from tests.release.oci_registry import layer
 from tests.release.osv import QUERY, Feed, advisory
 from tests.release.scratch_git import ScratchRepo
@@ -46,9 +47,6 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 DIGEST = "sha256:" + "ab" * 32
 REPOSITORY = "octo/cryptopredict"
-TAG_KEY = (
-    "-----BEGIN OPENSSH PRIVATE KEY-----\nscratch-deploy-key\n-----END OPENSSH PRIVATE KEY-----"
-)
 SECRETS = {
     "GITHUB_TOKEN": "ghs_scratch",  # git sends it to github.com only, never to a path
     "ALPACA_API_KEY": "alpaca-key-0123456789",
@@ -105,36 +103,6 @@ case "$*" in
 esac
 exit 0
 """
-# OpenSSH as git runs it for `git@github.com:octo/cryptopredict.git`: the host's key must be in
-# the known hosts file it is told to use, strictly; the key it offers must be the deploy key.
-FAKE_SSH = """#!/usr/bin/env bash
-echo "ssh $*" >>"$FAKE_LOG"
-key= known= strict=
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -i) key=$2; shift 2 ;;
-        -o) case "$2" in
-                UserKnownHostsFile=*) known=${2#*=} ;;
-                StrictHostKeyChecking=*) strict=${2#*=} ;;
-            esac
-            shift 2 ;;
-        -F|-p|-l) shift 2 ;;
-        -*) shift ;;
-        *) break ;;
-    esac
-done
-host=${1#git@}; shift
-if [ "$strict" != yes ] || ! grep -qxF "$host $FAKE_HOST_KEY" "$known"; then
-    echo "Host key verification failed." >&2; exit 255
-fi
-if [ "$(cat "$key")" != "$FAKE_TAG_KEY" ]; then
-    echo "git@$host: Permission denied (publickey)." >&2; exit 255
-fi
-case "$*" in
-    "git-receive-pack 'octo/cryptopredict.git'") exec git receive-pack "$FAKE_REMOTE" ;;
-esac
-exit 1
-"""
 FAKE_SKOPEO = """#!/usr/bin/env bash
 echo "skopeo $*" >>"$FAKE_LOG"
 target=${@: -1}
@@ -149,17 +117,8 @@ class Release:
     def __init__(self, tmp: Path, server) -> None:
         self.tmp = tmp
         self.server = server
-        (tmp / "remote").mkdir()
-        self.remote = ScratchRepo(tmp / "remote")
-        for part in (".github/workflows", ".github/settings", "tools", "ci"):
-            ignore = shutil.ignore_patterns("__pycache__", "node_modules")
-            shutil.copytree(ROOT / part, tmp / "remote" / part, ignore=ignore)
-        for name in (*LOCK_FILES, "Dockerfile"):  # what the audit and the image job read
-            shutil.copy2(ROOT / name, tmp / "remote" / name)
-        self.remote.git("add", "--all")
-        # GitHub serves any commit of the repository by its id (actions/checkout fetches so).
-        self.remote.git("config", "uploadpack.allowAnySHA1InWant", "true")
-        self.v014 = self.remote.commit("the workflow and its tooling", tag="v0.1.4")
+        self.remote = scratch_remote(tmp / "remote", credential="")
+        self.remote.git("tag", "v0.1.4")
         self.b = self.remote.commit("push B", tag="v0.1.5")
         self.c = self.remote.commit("push C")
         self.remote.checkout(self.b)

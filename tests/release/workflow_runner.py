@@ -12,9 +12,8 @@ What it does as GitHub does:
   parentheses and `startsWith`; strings compare ignoring case, as GitHub's do;
 - `run:` steps through `bash --noprofile --norc -eo pipefail` (what `shell: bash` runs), in the
   job's checkout, with GITHUB_OUTPUT (read back as the step's outputs), GITHUB_STEP_SUMMARY
-  (the job's summary file, beside its workspace), GITHUB_REF, GITHUB_SHA, GITHUB_ACTOR,
-  GITHUB_REF_NAME, GITHUB_EVENT_NAME, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_WORKSPACE and
-  RUNNER_TEMP;
+  (the job's summary file, beside its workspace), the github context's values (GITHUB_REF,
+  GITHUB_SHA, GITHUB_ACTOR, GITHUB_EVENT_NAME, ...), GITHUB_WORKSPACE and RUNNER_TEMP;
 - `actions/checkout`: a fresh clone of the scratch remote at the run's commit, `origin/<branch>`
   pointing at that commit for a run on a branch, as the action leaves it;
 - `docker/login-action`: what its `docker login` leaves, the registry's credentials in the
@@ -460,14 +459,11 @@ class Runner:
             **self.environ,
             **env,
             "GITHUB_ACTIONS": "true",
-            "GITHUB_EVENT_NAME": event.name,
-            "GITHUB_REF": event.ref,
-            "GITHUB_REF_NAME": event.ref.split("/", 2)[-1],
-            "GITHUB_SHA": event.sha,
-            "GITHUB_REPOSITORY": event.repository,
-            "GITHUB_ACTOR": "octo",  # github.actor
-            "GITHUB_RUN_ID": "1",  # github.run_id
-            "GITHUB_SERVER_URL": "https://github.com",
+            **{  # the github context's: GITHUB_REF, GITHUB_SHA, GITHUB_RUN_ID, ...
+                f"GITHUB_{key.upper()}": value
+                for key, value in self._github(event).items()
+                if isinstance(value, str) and key != "token"
+            },
             "GITHUB_WORKSPACE": str(workspace),
             "GITHUB_OUTPUT": str(output_file),
             "GITHUB_STEP_SUMMARY": str(workspace.parent / f"{workspace.name}.summary"),
