@@ -5,15 +5,12 @@ against a stand-in of OSV's feed (tests/release/osv.py) with the real pip-audit.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from datetime import date
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from ci import audit
-from tests.loopback import Loopback, reply
 from tests.release.osv import QUERY, Feed, advisory
 
 UNREACHABLE = audit.unreachable_reason
@@ -24,31 +21,23 @@ def _findings_in_tmp(monkeypatch, tmp_path):
     monkeypatch.setattr(audit, "FINDINGS", tmp_path / "findings.md")
 
 
-@contextmanager
-def service(status: int):
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            reply(self, status, {})
-
-    with Loopback(Handler) as served:
-        yield f"{served.url}/pypi/pip/json"
+PROBE = "/pypi/pip/json"
+GONE = f"http://127.0.0.1:9{PROBE}"  # the discard port: nothing listens, the connection refused
 
 
-def test_a_service_that_answers_is_used():
-    with service(200) as url:
-        assert audit.unreachable_reason(url) is None
+def test_a_service_that_answers_is_used(server):
+    server.answer(200, "{}")
+    assert audit.unreachable_reason(f"{server.url}{PROBE}") is None
 
 
-def test_a_mirror_without_the_json_api_is_named_as_the_reason():
-    with service(404) as url:
-        assert audit.unreachable_reason(url) == f"{url} answered HTTP 404"
+def test_a_mirror_without_the_json_api_is_named_as_the_reason(server):
+    server.answer(404, "{}")
+    url = f"{server.url}{PROBE}"
+    assert audit.unreachable_reason(url) == f"{url} answered HTTP 404"
 
 
 def test_a_refused_connection_is_named_as_the_reason():
-    with service(200) as url:
-        pass  # the server is gone: its port now refuses connections
-    reason = audit.unreachable_reason(url)
-    assert reason.startswith(f"{url} is unreachable")
+    assert audit.unreachable_reason(GONE).startswith(f"{GONE} is unreachable")
 
 
 def test_the_probe_asks_for_a_pinned_version_as_pip_audit_does():
@@ -86,24 +75,22 @@ def test_where_the_index_is_required_an_unreachable_one_fails(monkeypatch, capsy
     monkeypatch.setenv("AUDIT_REQUIRE_INDEX", "1")
     monkeypatch.setenv("GITHUB_REF", ref)  # a rebuild of a release too: nothing was audited
     ran = pip_audit_exits(monkeypatch, 0)
-    with service(200) as url:
-        pass  # the server is gone: its port now refuses connections
-    monkeypatch.setattr(audit, "probe_url", lambda root: url)
+    monkeypatch.setattr(audit, "probe_url", lambda root: GONE)
     monkeypatch.setattr(audit, "unreachable_reason", UNREACHABLE)
     assert audit.main([]) == 1
     out = capsys.readouterr().out
-    assert out.startswith(f"pip-audit could not run: {url} is unreachable")
+    assert out.startswith(f"pip-audit could not run: {GONE} is unreachable")
     assert "AUDIT_REQUIRE_INDEX=1 makes that a failure" in out
     assert ran == [], "pip-audit itself never ran"
 
 
-def test_where_the_index_is_required_and_answers_the_audit_runs(monkeypatch):
+def test_where_the_index_is_required_and_answers_the_audit_runs(server, monkeypatch):
     monkeypatch.setenv("AUDIT_REQUIRE_INDEX", "1")
     ran = pip_audit_exits(monkeypatch, 0)
-    with service(200) as url:
-        monkeypatch.setattr(audit, "probe_url", lambda root: url)
-        monkeypatch.setattr(audit, "unreachable_reason", UNREACHABLE)
-        assert audit.main([]) == 0
+    server.answer(200, "{}")
+    monkeypatch.setattr(audit, "probe_url", lambda root: f"{server.url}{PROBE}")
+    monkeypatch.setattr(audit, "unreachable_reason", UNREACHABLE)
+    assert audit.main([]) == 0
     assert len(ran) == 1
 
 

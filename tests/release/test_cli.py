@@ -101,21 +101,6 @@ def test_a_hook_without_a_service_url_fails_before_deploying(capsys, server):
     assert server.requests == []
 
 
-def test_the_deploy_triggers_the_hook_then_waits_for_the_new_version(capsys, server):
-    server.answer(201, '{"deploy": {"id": "dep-9"}}')
-    server.answer(200, '{"model_version": "0.5.0-20260309180007"}')
-    environ = {
-        "RENDER_DEPLOY_HOOK_URL": f"{server.url}/deploy/srv-1?key=k",
-        "RENDER_SERVICE_URL": f"{server.url}/",
-    }
-    assert main(deploy_args(), environ=environ) == 0
-    assert [method for method, _ in server.requests] == ["POST", "GET"]
-    assert server.requests[1][1] == "/healthz"
-    out = capsys.readouterr().out
-    assert "Render deploy dep-9 started" in out
-    assert "reports model version 0.5.0-20260309180007" in out
-
-
 @pytest.mark.parametrize("tries", ["0", "-1", "11"])
 def test_deploy_tries_out_of_range_is_refused_before_the_hook(capsys, server, tries):
     environ = {"RENDER_DEPLOY_HOOK_URL": f"{server.url}/d?key=k", "RENDER_SERVICE_URL": server.url}
@@ -137,12 +122,16 @@ def test_render_keeping_the_old_image_is_met_by_calling_the_hook_again(capsys, s
         return 200, json.dumps({"deploy": {"id": "dep-9"}, "model_version": served}).encode()
 
     server.handler = render
-    environ = {"RENDER_DEPLOY_HOOK_URL": f"{server.url}/d?key=k", "RENDER_SERVICE_URL": server.url}
+    service = f"{server.url}/"  # as pasted from Render's dashboard
+    environ = {"RENDER_DEPLOY_HOOK_URL": f"{server.url}/d?key=k", "RENDER_SERVICE_URL": service}
     args = [*deploy_args(), "--timeout", "0.2", "--interval", "0.1"]
     assert main(args, environ=environ) == (kept == 3)
     assert len(calls) == min(kept + 1, 3)
+    assert {path for method, path in server.requests if method == "GET"} == {"/healthz"}
     said = capsys.readouterr()
     assert said.out.count("::warning title=deploy::") == len(calls) - 1
+    assert said.out.count("Render deploy dep-9 started for ghcr.io/") == len(calls)
+    assert ("reports model version 0.5.0-20260309180007" in said.out) == (kept < 3)
     assert ("did not report model version 0.5.0-20260309180007" in said.err) == (kept == 3)
 
 

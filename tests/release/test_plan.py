@@ -1,7 +1,8 @@
 """What a release run does (`plan_run`) and the one guard before its image tags move
 (`check_publish`, issue 103): a run on main tags its untagged head, a run on a release tag
-builds it, and the guard refuses, one test each way, a tag a newer release tag overtook, a
-`latest` holding a higher version, and a `latest` holding a newer build."""
+builds it, and the guard refuses, one test each way, a tag a newer release tag overtook (the
+remote's tags, as the workflow's step reads them), a `latest` holding a higher version, and a
+`latest` holding a newer build (another tag refused: test_workflow_runs' first minute)."""
 
 from __future__ import annotations
 
@@ -33,11 +34,9 @@ def test_a_run_on_main_whose_head_is_tagged_tags_nothing_and_the_first_is_first(
     assert plan_run("refs/heads/main", ["nightly"], [], "#minor", FIRST).tag == "v0.1.0"
 
 
-def test_a_run_on_a_release_tag_builds_and_publishes_it_and_another_tag_is_refused():
+def test_a_run_on_a_release_tag_builds_and_publishes_it():
     plan = plan_run("refs/tags/v0.4.2", TAGS, ["v0.4.2"], "", FIRST)
     assert (str(plan.version), plan.tag, plan.build, plan.publish) == ("0.4.2", "", True, True)
-    with pytest.raises(RefusedError, match="refs/tags/v-x is not a release tag"):
-        plan_run("refs/tags/v-x", TAGS, [], "", FIRST)
 
 
 def test_a_manual_run_on_a_branch_builds_and_publishes_nothing():
@@ -55,11 +54,6 @@ def published(version: str | None, created: datetime | None) -> Published:
 def test_the_newest_tags_build_publishes_over_an_older_latest_or_its_own(latest):
     said = check_publish("v0.4.10", TAGS, BUILT, latest)
     assert said == "v0.4.10 is the newest release tag, and no newer build is `latest`"
-
-
-def test_the_guard_refuses_a_tag_a_newer_release_tag_overtook():
-    with pytest.raises(RefusedError, match=r"the newest release tag is v0\.4\.10, and `latest`"):
-        check_publish("v0.4.2", TAGS, BUILT, None)
 
 
 def test_the_guard_refuses_when_latest_holds_a_higher_version():

@@ -679,13 +679,15 @@ def test_an_empty_registry_over_the_repositorys_own_tags_starts_anew_only_when_a
     assert (outputs["previous"], outputs["record-start"]) == ("", why)
 
 
-def publish_into(release: Release, registry, outputs: dict[str, str]) -> str:
-    """What `publish` does to the registry for a push's release `outputs`: its image under the
-    run's tags, annotated as the build annotates it, attested by the run."""
+def build_into(release: Release, registry, outputs: dict[str, str], *tags: str) -> str:
+    """What the image and attest jobs leave for a release run's `outputs`: its index pushed by
+    digest (or under `tags`, as publish leaves it), annotated as the build annotates it,
+    attested by a run on main."""
     annotations = {VERSION: outputs["version"], CREATED: outputs["created"]}
-    tags = [outputs["build-tag"], outputs["version"], "latest"]
-    digest = registry.push(REPOSITORY, tags, annotations=annotations)
+    digest = registry.push(REPOSITORY, list(tags), annotations=annotations)
     attest(release.attestations, digest, certificate(REPOSITORY, "refs/heads/main"))
+    if not tags:  # this run's build; a published image is an earlier run's
+        release.runner.action_outputs["build"] = {"digest": digest}
     return digest
 
 
@@ -704,7 +706,8 @@ def test_a_private_packages_second_release_extends_the_first_verified(release, p
     assert {job: first.result(job) for job in ("image", "attest", "publish")} == dict.fromkeys(
         ("image", "attest", "publish"), "success"
     )
-    v020 = publish_into(release, private_registry, outputs)
+    tags = (outputs["build-tag"], outputs["version"], "latest")  # as publish leaves them
+    v020 = build_into(release, private_registry, outputs, *tags)
     second_event = release.tagged("Add another pair", "v0.1.7")
     second, outputs = rebuilt(release, second_event)
     # The digest the registry named `latest` when the version job ran, in the build's
@@ -758,16 +761,6 @@ def test_a_deploy_cut_at_its_limit_says_production_was_not_updated(release):
 
 
 CUT = "Point X.Y.Z at the tested digest"
-
-
-def build_into(release: Release, registry, outputs: dict[str, str]) -> str:
-    """What the image and attest jobs leave for a release run's `outputs`: its index pushed by
-    digest, untagged, annotated as the build annotates it, attested by a run on main."""
-    annotations = {VERSION: outputs["version"], CREATED: outputs["created"]}
-    digest = registry.push(REPOSITORY, [], annotations=annotations)
-    attest(release.attestations, digest, certificate(REPOSITORY, "refs/heads/main"))
-    release.runner.action_outputs["build"] = {"digest": digest}
-    return digest
 
 
 def tags_of(registry, *tags: str) -> list[str]:
