@@ -42,7 +42,13 @@ from tools import damping as designed
 from tools import panel_search as numerics
 from tools import panel_steps as chooser
 from tools.panel_bars import COVERAGE, bars
-from tools.panel_figures import damping_figures, pair_figures, pooled_figures, relative_pooled
+from tools.panel_figures import (
+    damping_figures,
+    pair_figures,
+    pooled_figures,
+    relative_pooled,
+    where_wide,
+)
 from tools.peer_bands import Settings
 
 log = logging.getLogger("panel")
@@ -54,6 +60,7 @@ SINCE = "2017-01-01"  # before every pair's first bar: the whole file
 
 Task = tuple[str, Path, str | None]
 BINNED = "adaptive step per width bin"  # the search's last step (`gated`)
+WIDE = "calibrated where it is wide"  # the step before it (`Search.held_where_wide`)
 
 
 def job_of(task: Task, settings: TrainingSettings) -> PairJob:
@@ -217,9 +224,18 @@ class Search:
         self.stages["HAR-RV's weight"]["weights"] = {str(w): by_weight[w] for w in by_weight}
         combined = chooser.with_har(spec, chooser.per_horizon(by_weight, self.labels))
         spec, scored = self.kept_or_better("HAR-RV's weight per horizon", spec, scored, [combined])
+        spec, scored = self.held_where_wide(spec)
         self.unbinned, self.unbinned_scores = spec, scored
         binned = [chooser.with_binned_adapt(spec)]
         return self.kept_or_better(BINNED, spec, scored, binned)[0]
+
+    def held_where_wide(self, spec: BandSpec) -> tuple[BandSpec, dict[str, float]]:
+        """Issue 111: `spec` or, an hour ahead, `spec` on each pair's own errors (each of
+        `POOL_DAYS`), as `panel_steps.held_where_wide` chooses on the validation origins."""
+        options = [spec, *(chooser.own_at_hour(spec, days) for days in chooser.POOL_DAYS)]
+        by_spec = self.stage(WIDE, options, wide=True)
+        best = chooser.held_where_wide(options, by_spec, self.stages[WIDE]["held"])
+        return best, by_spec[best]
 
     def kept_or_better(
         self, name: str, spec: BandSpec, scored: dict[str, float], candidates: list[BandSpec]
@@ -230,10 +246,10 @@ class Search:
         best = chooser.best(by_spec, self.labels)
         return best, by_spec[best]
 
-    def stage(self, name: str, specs: Any) -> dict[Any, dict[str, float]]:
-        """Each spec's pooled relative interval score per horizon on the validation origins, by
-        its option where `specs` is a dict of them, else by itself (every spec's tasks submitted
-        at once, so that no worker waits between specs)."""
+    def stage(self, name: str, specs: Any, *, wide: bool = False) -> dict[Any, dict[str, float]]:
+        """Each spec's pooled relative interval score per horizon on the validation origins (and
+        `where_wide` with `wide`), by its option where `specs` is a dict of them, else by itself
+        (every spec's tasks submitted at once, so that no worker waits between specs)."""
         options = specs if isinstance(specs, dict) else {spec: spec for spec in specs}
         tasks = {}
         for option, spec in options.items():
@@ -242,14 +258,17 @@ class Search:
                 self.client.submit(numerics.validation_scores, pair, spec, shared, pure=False)
                 for pair in self.pairs
             ]
-        scores = {}
+        scores, held = {}, {}
         for option, done in tasks.items():
             rows = pd.concat(self.client.gather(done), ignore_index=True)
             by_horizon = rows.groupby("horizon", sort=False)
             scores[option] = {label: relative_pooled(group) for label, group in by_horizon}
+            if wide:
+                held[options[option].name] = where_wide(rows)
         self.stages[name] = {
             "validation_days": self.days,
             "scores": {options[option].name: score for option, score in scores.items()},
+            **({"held": held} if wide else {}),
         }
         log.info("panel: %s: %d candidates scored", name, len(options))
         return scores
@@ -324,7 +343,7 @@ def _pooled(
             for p, h in zip(search.pairs, hours, strict=True)  # the pairs where they are
         ]
     )
-    return pooled_of([p.name for p in panel], done, labels)
+    return pooled_of(spot_rows([p.name for p in panel], done), labels)
 
 
 def _slope(figures: dict) -> dict:
@@ -389,9 +408,13 @@ def evaluated(
     }
     done = client.gather(tasks)
     results = [done[name][0] if name in bands else done[name] for name in futures]
-    final = pooled_of(ours, [done[name][1] for name in ours])
+    final = spot_rows(ours, [done[name][1] for name in ours])
     peer, reanchored = (pd.concat(done[name][k].assign(pair=name) for name in ours) for k in (2, 3))
-    return results, {**peers.figures(peer, reanchored), "final_test_pooled": final}
+    return results, {
+        **peers.figures(peer, reanchored),
+        "final_test_pooled": pooled_of(final),
+        "where_wide": {"final_test": where_wide(final)},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -425,12 +448,13 @@ def main(argv: list[str] | None = None) -> int:
             damping = decide_damping(client, {n: s for n, s in found.items() if n != BTC})
         tau = damping["chosen"]
         served = Served(args, client, band_origins(client, found, tau), damping)
-        spec, dispersion, (results, versus_peers) = (
-            served.recorded() if args.keep else served.chosen()
-        )
+        spec, dispersion, shared = served.recorded() if args.keep else served.chosen()
+        results, versus_peers = evaluated(client, served.futures, spec, shared, served.peers(spec))
         about = client.gather(
             [client.submit(numerics.described, found[name], tau) for name in served.names]
         )
+    held = json.loads(args.choice_file.read_text())["stages"].get(WIDE, {}).get("held", {})
+    versus_peers["where_wide"]["validation"] = held.get(named(spec, adapt_binned=False).name)
     result = report(
         served.names,
         dict(zip(served.names, about, strict=True)),
@@ -469,18 +493,14 @@ class Served:
         self.local: list[numerics.PairOrigins] = client.gather(self.panel)
         self.settings: dict = {}  # the full-strength peers' settings' evidence (`peers`)
 
-    def recorded(self) -> tuple[BandSpec, dict | None, Scored]:
+    def recorded(self) -> tuple[BandSpec, dict | None, Any]:
+        """The band recorded, what it recorded of its last step, and the pools it shares."""
         spec = panel_choice.panel_band(path=self.args.choice_file)
         assert spec is not None, f"{self.args.choice_file} holds no band: run without --keep"
         dispersion = json.loads(self.args.choice_file.read_text()).get("dispersion")
-        shared = stored_pools(self.args.pool_file)
-        return (
-            spec,
-            dispersion,
-            evaluated(self.client, self.futures, spec, shared, self.peers(spec)),
-        )
+        return spec, dispersion, stored_pools(self.args.pool_file)
 
-    def chosen(self) -> tuple[BandSpec, dict, Scored]:
+    def chosen(self) -> tuple[BandSpec, dict, Any]:
         """The search's band, its last step served only where the band with it holds the
         calibration's bars (`gated`)."""
         days = min(
@@ -492,12 +512,7 @@ class Served:
         choice = chosen(search, spec, self.damping, self.names, dispersion)
         self.args.choice_file.write_text(json.dumps(choice, indent=1) + "\n")
         log.info("panel: band chosen: %s (%s)", spec.name, self.args.choice_file)
-        shared = _stored_shared(search, spec, self.args.pool_file)
-        return (
-            spec,
-            dispersion,
-            evaluated(self.client, self.futures, spec, shared, self.peers(spec)),
-        )
+        return spec, dispersion, _stored_shared(search, spec, self.args.pool_file)
 
     def peers(self, spec: BandSpec) -> Settings:
         """The full-strength peers' settings, chosen on the validation origins beside `spec`'s
@@ -545,7 +560,9 @@ def report(
                 for label, horizon in HORIZONS.items()
             },
         }
-    pooled = pooled_of(names, results)
+    rows = spot_rows(names, results)
+    pooled = pooled_of(rows)
+    wide = {**compared["where_wide"], "evaluation": where_wide(rows)}
     return {
         "about": "Generated by `make panel` (python -m tools.panel); do not edit.",
         "band": spec.name,
@@ -555,14 +572,13 @@ def report(
         "pooled": pooled,
         "bars": bars(pooled, compared["final_test"]),
         **compared,
+        "where_wide": wide,
     }
 
 
-def pooled_of(
-    names: list[str], results: list[tuple[pd.DataFrame, dict[str, int]]], labels: Any = HORIZONS
-) -> dict:
-    """Per horizon of `labels`, the spot pairs' figures pooled (BTC/USD's history left out)."""
-    rows = pd.concat(
+def spot_rows(names: list[str], results: list[tuple[pd.DataFrame, dict[str, int]]]) -> pd.DataFrame:
+    """The spot pairs' rows, each with its pair (BTC/USD's history left out)."""
+    return pd.concat(
         [
             frame.assign(pair=name)
             for name, (frame, _) in zip(names, results, strict=True)
@@ -570,6 +586,10 @@ def pooled_of(
         ],
         ignore_index=True,
     )
+
+
+def pooled_of(rows: pd.DataFrame, labels: Any = HORIZONS) -> dict:
+    """Per horizon of `labels`, the figures of `rows` (`spot_rows`) pooled."""
     return {
         label: pooled_figures(rows[rows["horizon"] == label], HORIZONS[label]) for label in labels
     }

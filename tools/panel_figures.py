@@ -23,6 +23,7 @@ FIFTHS = 5
 BLOCK = 14 * 24 * HOUR
 BLOCK_HORIZONS = 4
 QUARTER = 365.25 / 4 * 24 * HOUR  # seconds: a quarter with under half its origins is too few
+WIDE_Z = 2.0  # issue 111: at 1h every width fifth and every pair within this many SEs of 80%
 
 
 def relative_pooled(rows: pd.DataFrame) -> float:
@@ -198,6 +199,21 @@ def conditional(rows: pd.DataFrame, horizon: pd.Timedelta, times: Times) -> dict
     out["coverage_80_joint_tests"] = tests
     out["coverage_80_trend"] = trends
     return out
+
+
+def where_wide(rows: pd.DataFrame) -> dict:
+    """The 80% band an hour ahead (issue 111), from the pairs' `rows`: its coverage in every
+    fifth of width (each pair's, pooled) and in every pair, each cell's distance from 80% in
+    standard errors, and whether every one is within `WIDE_Z`."""
+    rows, hour, level = rows[rows["horizon"] == "1h"], pd.Timedelta(hours=1), DEFAULT_LEVEL / 100
+    fifths = conditional(rows, hour, Times(rows, hour))["coverage_80_by_width_fifth"]
+    pairs = {}
+    for name, group in rows.groupby("pair"):
+        times = Times(group, hour)
+        held = times.ratio(group["held_80"].to_numpy(), np.ones(len(group)))
+        pairs[str(name)] = _cell(held, level, times.windows(hour))
+    z = max(abs(cell["z"]) for cell in [*fifths, *pairs.values()])
+    return {"width_fifths": fifths, "pairs": pairs, "largest_z": z, "holds": z <= WIDE_Z}
 
 
 def pooled_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:

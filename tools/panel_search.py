@@ -144,7 +144,8 @@ def validation_scores(
 ) -> pd.DataFrame:
     """The pair's validation origins as the search scores them: `outcomes` with `spec`'s band
     calibrated at the scored horizons."""
-    return outcomes(pair, spec, shared, pair.dense.hours(SCORED), "validation")[0]
+    rows, _ = outcomes(pair, spec, shared, pair.dense.hours(SCORED), "validation")
+    return rows.assign(pair=pair.name)
 
 
 def banded(

@@ -70,6 +70,25 @@ def with_mix(spec: BandSpec, mix: tuple[tuple[int, float], ...]) -> BandSpec:
     return named(spec, horizon_mix=tuple((h, float(w)) for h, w in mix))
 
 
+def own_at_hour(spec: BandSpec, days: int) -> BandSpec:
+    """`spec` calibrated an hour ahead on each pair's own `days` of errors, so within the pair's
+    own width bins (a shared pool's bins are of spreads relative to the year's)."""
+    return named(
+        spec,
+        horizon_pools=((1, days), *((h, d) for h, d in spec.horizon_pools if h > 1)),
+        horizon_shared=((1, False), *((h, s) for h, s in spec.horizon_shared if h > 1)),
+    )
+
+
+def held_where_wide(
+    options: list[BandSpec], scores: dict[BandSpec, dict[str, float]], held: dict[str, dict]
+) -> BandSpec:
+    """Of `options` whose 1h band holds at every width fifth and pair (`held`, by name:
+    `panel_figures.where_wide`), the lowest 1h score; where none does, the first."""
+    holding = [each for each in options if held[each.name]["holds"]] or options[:1]
+    return min(holding, key=lambda each: scores[each]["1h"])
+
+
 def uniform_pool(spec: BandSpec, days: int, shared: bool = False) -> BandSpec:
     return with_pools(spec, tuple((h, (days, shared)) for h in HOURS.values()))
 

@@ -114,6 +114,11 @@ def panel_reading(panel: dict, band: list[str]) -> str:
 SPANS = ("pooled", "final_test_pooled")  # the evaluation origins, the final test
 VERSUS = {"lower": "lower", "tie": "a tie", "higher": "higher"}
 STANDS = ("ahead", "a tie", "behind")  # by `side`
+WIDE = {
+    "validation": "the validation origins",
+    "evaluation": "the evaluation origins",
+    "final_test": "the final test",
+}
 
 
 def card(panel: dict, page: str = "") -> str:
@@ -141,7 +146,29 @@ def card(panel: dict, page: str = "") -> str:
         f"tie) is {'; '.join(naive)} ([the pairs]({page}#every-spot-pair-the-panel)).\n\n"
         f"Against the strongest of the {len(ROWS)} peers at each horizon (the lowest score on "
         f"the evaluation origins), in points of naive's, the band is {'; '.join(peers)} ([the "
-        f"peers]({page}#peers-on-the-bands-own-footing))."
+        f"peers]({page}#peers-on-the-bands-own-footing)).\n\n{_where_wide(panel, page)}"
+    )
+
+
+def _where_wide(panel: dict, page: str) -> str:
+    """Issue 111: an hour ahead, the 80% band's coverage in each fifth of its width where it
+    was chosen, measured and tested, and where every fifth and every pair is within two SEs."""
+    found = panel["where_wide"]
+    fifths = "; ".join(
+        " / ".join(
+            f"{c['coverage']:.1%} (SE {c['se'] * 100:.1f})" for c in found[span]["width_fifths"]
+        )
+        + f" on {said}"
+        for span, said in WIDE.items()
+    )
+    held = [said for span, said in WIDE.items() if found[span]["holds"]]
+    return (
+        f"An hour ahead, by fifth of its width (narrowest first), the 80% band covers {fifths}. "
+        f"Every fifth and every pair is within two standard errors of 80% on "
+        f"{'all three' if len(held) == len(WIDE) else _listed(held)}, the farthest fifth or pair "
+        f"{listed([format(found[span]['largest_z'], '.1f') for span in WIDE])} standard errors "
+        f"from it; the band was chosen on the validation origins alone ([where it is wide]"
+        f"({page}#calibrated-where-it-is-wide))."
     )
 
 

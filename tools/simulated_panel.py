@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import signal, stats
 
 from tools.joint_coverage import CELL_Z, RULED, TABLES, cells_of, rule
-from tools.panel_figures import Times, conditional
+from tools.panel_figures import Times, conditional, where_wide
 
 SEED = 20260660
 STEP_HOURS = 7  # the panel's band origins
@@ -72,8 +72,9 @@ def held_at(rng: np.random.Generator, leads: tuple[int, ...]) -> dict[int, np.nd
     return {hours: (moved[hours] <= Z80 * math.sqrt(hours)).astype(np.float64) for hours in leads}
 
 
-def panel(rng: np.random.Generator) -> dict[str, dict]:
-    """One simulated panel's tables at the ruled horizons, drawn from one market path."""
+def panel(rng: np.random.Generator) -> tuple[dict[str, dict], bool]:
+    """One simulated panel's tables at the ruled horizons, drawn from one market path, and
+    whether every width fifth and every pair is within `WIDE_Z` at 1h (`where_wide`)."""
     rows = design(rng)
     held = held_at(rng, LEADS)
     found = {}
@@ -81,20 +82,20 @@ def panel(rng: np.random.Generator) -> dict[str, dict]:
         horizon = pd.Timedelta(hours=hours)
         mine = rows.assign(held_80=held[hours])
         found[label] = conditional(mine, horizon, Times(mine, horizon))
-    return found
+    return found, where_wide(rows.assign(horizon="1h", held_80=held[1]))["holds"]
 
 
 def simulated(panels: int, seed: int = SEED + 78) -> dict:
     """Over `panels` simulated panels: how many pass the rule, how many each kind of clause
-    breaks, how many a cell read as a normal z (no degrees of freedom) would break, and how
-    many each table's joint test rejects at 1%."""
+    breaks, how many a cell read as a normal z (no degrees of freedom) would break, how many
+    each table's joint test rejects at 1%, and how many hold issue 111's clause at 1h."""
     rng = np.random.default_rng(seed)
-    passed, as_normal = 0, 0
+    passed, as_normal, wide = 0, 0, 0
     broken: Counter[str] = Counter()
     rejected: Counter[str] = Counter()  # each table's joint test at 1%
     for _ in range(panels):
-        tables = panel(rng)
-        found = rule(tables)
+        tables, held = panel(rng)
+        found, wide = rule(tables), wide + held
         passed += found["holds"]
         broken.update({_kind(said) for said in found["breaches"]})
         rejected.update(
@@ -117,6 +118,7 @@ def simulated(panels: int, seed: int = SEED + 78) -> dict:
         "broken_by": dict(sorted(broken.items())),
         "broken_reading_z_as_normal": as_normal,
         "joint_test_rejected_at_1pct": dict(sorted(rejected.items())),
+        "where_wide_1h_held": wide,
     }
 
 

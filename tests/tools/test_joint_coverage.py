@@ -60,6 +60,7 @@ def test_a_calibrated_band_passes_the_rule_in_nine_panels_of_ten() -> None:
     found = simulated(PANELS)
     assert found["passed"] >= 0.9 * PANELS
     assert found["broken_reading_z_as_normal"] > 0.1 * PANELS
+    assert found["where_wide_1h_held"] < 0.6 * PANELS  # issue 111's clause: no rule to hold
 
 
 PANELS = 200

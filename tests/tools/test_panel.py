@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tools import panel_figures, panel_steps
 from tools.panel import chosen_damping
 from tools.panel_figures import damping_figures, pair_figures, pooled_figures, relative_pooled
 
@@ -42,20 +43,13 @@ def outcomes(pairs: list[str], origins: int, seed: int = 7) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def test_a_pair_7_hours_apart_takes_the_lags_of_7_hour_spacing() -> None:
-    rows = outcomes(["ADAUSDT"], 400)
-    figures = pair_figures(rows.drop(columns="pair"), pd.Timedelta(days=1))
-    assert figures["lags"] == 4  # a day spans ceil(24 / 7) origins
-    assert figures["origins"] == 400
-
-
-def test_pooled_pairs_7_hours_apart_take_the_lags_of_7_hour_spacing() -> None:
+def test_a_pair_and_pooled_pairs_7_hours_apart_take_the_lags_of_7_hour_spacing() -> None:
     rows = outcomes(["ADAUSDT", "ETHUSDT", "SOLUSDT"], 400)
+    one = pair_figures(rows[rows["pair"] == "ADAUSDT"].drop(columns="pair"), pd.Timedelta(days=1))
     day = pooled_figures(rows, pd.Timedelta(days=1))
     week = pooled_figures(rows.assign(horizon="7d"), pd.Timedelta(days=7))
-    assert day["lags"] <= 5
-    assert (day["lags"], week["lags"]) == (4, 24)
-    assert (day["origins"], day["pairs"], day["forecasts"]) == (400, 3, 1200)
+    assert (one["lags"], day["lags"], week["lags"]) == (4, 4, 24)  # a day: ceil(24 / 7) origins
+    assert (one["origins"], day["origins"], day["pairs"], day["forecasts"]) == (400, 400, 3, 1200)
 
 
 def test_every_forecast_counts_alike_and_pairs_that_move_together_count_once() -> None:
@@ -92,6 +86,25 @@ def test_fifths_are_each_pairs_own_and_quarters_are_calendar_quarters() -> None:
     for quarter, cell in quarters.items():
         assert cell["coverage"] == pytest.approx(held[quarter])
         assert math.isfinite(cell["se"]) or cell["origins"] < 10
+
+
+def test_an_hour_ahead_every_width_fifth_and_every_pair_is_read_and_the_band_held_chosen() -> None:
+    """Issue 111: a band missing a quarter more of its widest fifth breaks `where_wide`; the
+    search's step serves the lowest-scoring band that holds it, else the band as it stands."""
+    rows = outcomes(["ADAUSDT", "DOGEUSDT", "SOLUSDT"], 3000).assign(horizon="1h")
+    widest = rows.groupby("pair")["width"].rank(pct=True) > 0.8
+    missed = widest & (np.random.default_rng(1).random(len(rows)) < 0.25)
+    assert panel_figures.where_wide(rows)["holds"]
+    found = panel_figures.where_wide(rows.assign(held_80=np.where(missed, 0.0, rows["held_80"])))
+    assert list(found["pairs"]) == ["ADAUSDT", "DOGEUSDT", "SOLUSDT"]
+    assert found["largest_z"] == -found["width_fifths"][4]["z"] > 2  # so it does not hold
+    spec = panel_steps.uniform_pool(panel_steps.START, 365, shared=True)
+    options = [spec, *(panel_steps.own_at_hour(spec, days) for days in (180, 365))]
+    assert [each.pool_for(1) for each in options if not each.shared_for(1)] == [180, 365]
+    scores = dict(zip(options, ({"1h": -0.12}, {"1h": -0.1}, {"1h": -0.11}), strict=True))
+    for holds, chosen in (([False, True, True], options[2]), ([False] * 3, spec)):
+        held = {each.name: {"holds": k} for each, k in zip(options, holds, strict=True)}
+        assert panel_steps.held_where_wide(options, scores, held) == chosen
 
 
 STEP = 175 * 3600  # the refit grid: 7 days 7 hours

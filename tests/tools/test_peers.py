@@ -219,15 +219,6 @@ def test_the_served_band_is_scored_as_the_panel_scores_it(pair, spec, scored) ->
     np.testing.assert_array_equal(mine["held_served"], panel["held_80"])
 
 
-def test_the_validation_origins_are_scored_as_the_search_scores_them(pair, spec) -> None:
-    """The search scores the validation origins (`panel_search.validation_scores`), not the
-    evaluation's."""
-    searched = set(validation_scores(pair, spec, stored_pools())["origin"])
-    assert searched
-    assert searched <= set(pair.dense.times[pair.validation])
-    assert searched.isdisjoint(pair.dense.times[pair.evaluation])
-
-
 def test_served_and_peers_are_scored_on_the_same_origins(scored) -> None:
     """Every peer as issued and calibrated, on the served band's origins; GARCH-t simulated
     beyond an hour only; what the calibration is worth is calibrated minus as issued, and
@@ -346,12 +337,15 @@ def test_each_setting_s_peer_meets_the_served_band_the_search_scores_on_its_vali
     pair, spec
 ):
     """Issue 107: every full-strength peer's setting, calibrated the band's way, on the
-    validation origins the search scores, beside the served band scored as the search scores
-    it; before the pair's history holds `HISTORY` the served spread stands in."""
+    validation origins the search scores (`panel_search.validation_scores`: none an evaluation
+    origin), beside the served band scored as the search scores it; before the pair's history
+    holds `HISTORY` the served spread stands in."""
     bands = setting_bands(pair, spec)
     pools = {name: peer_pools([bands], spec, name) for name in NAMES}
     rows = _rows(pair, spec, stored_pools(), bands, pools)
     searched = validation_scores(pair, spec, stored_pools())
+    assert set(searched["origin"]) <= set(pair.dense.times[pair.validation])
+    assert set(searched["pair"]) == {pair.name}
     searched = searched[searched["horizon"].isin(rows["horizon"])]
     np.testing.assert_array_equal(rows["origin"], searched["origin"])
     np.testing.assert_allclose(rows["score_served"], searched["score_served"])
@@ -376,7 +370,7 @@ def test_the_final_test_is_each_pair_s_newest_origins_and_no_evaluation_outcome_
     assert times[pair.evaluation].max() + horizon < times[pair.final].min()
     assert pair.evaluation.any()
     assert not (pair.evaluation & pair.final).any()
-    assert not (pair.validation & pair.final).any()
+    assert not (pair.validation & (pair.evaluation | pair.final)).any()
 
 
 def test_the_model_confidence_set_drops_a_band_worse_beyond_chance_and_keeps_twins() -> None:

@@ -4,6 +4,7 @@ figures and the code, never typed by hand."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import subprocess
@@ -152,9 +153,13 @@ def test_the_peers_table_says_each_peer_ahead_tie_or_behind_on_the_final_test_wi
     assert "| **+0.90 (0.40)**, behind |" in table[5]
     naive = {"relative": -0.0374, "relative_se": 0.0083, "verdict": "lower", "pairs": 16}
     panel |= {"pooled": {"1d": naive}, "final_test_pooled": {"1d": naive | {"verdict": "tie"}}}
+    wide = {"width_fifths": [{"coverage": 0.781, "se": 0.0132}] * 5, "largest_z": 1.7}
+    panel["where_wide"] = {span: wide | {"holds": span != "final_test"} for span in readings.WIDE}
     card = readings.card(panel)  # issue 111: where the band ties naive and the strongest peer
     assert "lower, but a tie on the final test at 1d (-3.74%, SE 0.83; -3.74%, SE 0.83)" in card
     assert "a tie, but ahead on the final test at 1d (GARCH-t: -0.43, SE 0.40; -0.90, SE" in card
+    assert "(SE 1.3) on the final test. Every fifth and every pair is within two standard " in card
+    assert "of 80% on the validation origins and the evaluation origins, the farthest" in card
 
 
 def test_the_peers_settings_table_bolds_the_setting_chosen_on_validation():
@@ -197,11 +202,7 @@ def test_the_report_records_the_commit_and_the_data_it_was_trained_on(tmp_path):
     artifacts = tmp_path / "artifacts"
     for asset in REPORTED:
         fake_artifact(artifacts / asset, asset, sha=f"{asset}-digest")
-    written = {report_file(asset): tmp_path / "report" / report_file(asset) for asset in REPORTED}
-    for asset in REPORTED:
-        export(artifacts / asset, tmp_path / "report", commit="abc123-dirty")
-    for asset in REPORTED:
-        report = json.loads(written[report_file(asset)].read_text())
+        report = json.loads(export(artifacts / asset, tmp_path, commit="abc123-dirty").read_text())
         assert report["commit"] == "abc123-dirty"
         assert report["data"]["sha256"] == f"{asset}-digest"
         assert report["data"]["rows"] == 57000
@@ -210,33 +211,21 @@ def test_the_report_records_the_commit_and_the_data_it_was_trained_on(tmp_path):
 
 
 def test_the_commit_is_head_and_says_when_the_tree_differs(tmp_path):
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-            cwd=tmp_path,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-
+    git = functools.partial(subprocess.check_output, cwd=tmp_path, text=True)
     assert current_commit(tmp_path) == "unknown"
-    git("init", "-q")
+    git(["git", "init", "-q"])
     (tmp_path / "a.txt").write_text("1")
-    git("add", "a.txt")
-    git("commit", "-q", "-m", "one")
-    head = git("rev-parse", "HEAD")
+    git(["git", "add", "a.txt"])
+    git(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one"])
+    head = git(["git", "rev-parse", "HEAD"]).strip()
     assert current_commit(tmp_path) == head
     (tmp_path / "a.txt").write_text("2")
     assert current_commit(tmp_path) == f"{head}-dirty"
 
 
-def test_a_report_differing_only_in_its_commit_matches():
+def test_a_halved_1h_gain_is_a_difference_naming_the_figure_and_the_commit_is_none():
     committed = json.loads((ROOT / REPORT_DIR / "backtest.json").read_text())
     assert list(differences(committed, {**committed, "commit": "another"})) == []
-
-
-def test_a_halved_1h_gain_is_a_difference_naming_the_figure():
-    committed = json.loads((ROOT / REPORT_DIR / "backtest.json").read_text())
     trained = copy.deepcopy(committed)
     versus = committed["summary"]["1h"]["prophet_vs_naive"]
     versus["interval_score_diff"] /= 2
@@ -270,9 +259,7 @@ def test_figures_another_cpu_trains_match_and_a_real_change_does_not():
     assert list(differences({"verdict": "better"}, {"verdict": "tie"})) == [
         "verdict: committed 'better', trained 'tie'"
     ]
-
-
-def test_the_drift_baselines_scores_are_figures_and_its_setting_exact():
+    # the drift baseline's scores are figures, its setting exact
     scores = {"summary": {"1h": {"drift": {"n": 2503, "mae": 281.517407698998}}}}
     moved = {"summary": {"1h": {"drift": {"n": 2503, "mae": 281.51740769899806}}}}  # another sum
     assert list(differences(scores, moved)) == []
