@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tests.release.github_fork import Fork
 from tests.release.github_issues import paged
@@ -48,6 +48,7 @@ class Package:
     # registry/working-with-the-container-registry, names no status): 404 or 403, both modelled.
     registry_status: int | None = None
     serving: str = ""  # the model version production's /healthz reports
+    shift: timedelta = timedelta(0)  # added to each creation time listed (a simulated clock's)
     deletions: int = 0  # the deletions asked
     url: str = ""  # where it answers (`at`)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
@@ -60,11 +61,22 @@ class Package:
 
     def push(self, what: str, at: datetime, tags: list[str], manifests: list[str]) -> str:
         digest = f"sha256:{hashlib.sha256(f'{what} {at}'.encode()).hexdigest()}"
-        for version in self.versions.values():
-            version.tags = [tag for tag in version.tags if tag not in tags]
+        return self.add(digest, at, tags, manifests)
+
+    def add(self, digest: str, at: datetime, tags: list[str], manifests: list[str]) -> str:
+        """The version `digest`, pushed at `at`, each of `tags` moved to it."""
         number = next(self._ids)
-        self.versions[number] = Version(number, digest, list(tags), at, list(manifests))
+        self.versions[number] = Version(number, digest, [], at, list(manifests))
+        for tag in tags:
+            self.move(tag, digest)
         return digest
+
+    def move(self, tag: str, digest: str) -> None:
+        """`tag` pointed at the version `digest`, off any other (a registry's tag is one)."""
+        for version in self.versions.values():
+            version.tags = [t for t in version.tags if t != tag] + [tag] * (
+                version.digest == digest
+            )
 
     def release(self, version: str, at: datetime) -> str:
         """One release's pushes, as the image and publish jobs make them: the index's digest."""
@@ -116,7 +128,7 @@ class Package:
         return (204, b"") if found else _json(404, {"message": "Not Found"})
 
     def _listed(self, version: Version) -> dict:
-        stamp = f"{version.created:%Y-%m-%dT%H:%M:%SZ}"
+        stamp = f"{version.created + self.shift:%Y-%m-%dT%H:%M:%SZ}"
         entry = {
             "id": version.id,
             "name": version.digest,

@@ -13,9 +13,7 @@ release's tooling compares a time GitHub gives with its own clock (the package v
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
-import itertools
 import json
 import math
 import re
@@ -24,13 +22,13 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.loopback import Loopback, reply
+from tests.release.ghcr import Package
 from tests.release.github_fork import Fork
-from tests.release.github_issues import paged
 from tests.release.month_tools import digest_of
 from tests.release.oci_registry import LocalRegistry
 from tests.release.osv import Feed
@@ -131,8 +129,7 @@ class World:
         self.deploys: list[tuple[float, str]] = []  # (simulated time, digest) production got
         self.deploy_delay = HOUR  # a run's deploy comes an hour after it starts
         self.tag_moves: list[tuple[float, str, str]] = []  # (simulated time, tag, digest)
-        self.versions: dict[str, tuple[int, float]] = {}  # digest: (id, simulated time pushed)
-        self.ids = itertools.count(1000)  # GitHub's: a deleted version's id is no other's
+        self.package = Package("octo", NAME.split("/")[1])  # GitHub's packages API of it
         self.dispatched: list[list[str]] = []  # `gh workflow run` arguments, in order
         self.running: set[int] = set()  # the dispatched runs started
         self.ran: set[int] = set()  # ... and over, their record kept
@@ -146,7 +143,8 @@ class World:
         self.issues = self.fork.issues  # as GitHub's API keeps them
         self._servers = contextlib.ExitStack()
         self.url = self._serve(self._github)
-        self.issues.host = self.fork.host = urllib.parse.urlsplit(self.url).netloc
+        host = urllib.parse.urlsplit(self.url).netloc
+        self.issues.host = self.fork.host = self.package.github.host = host
         self.proxy = self._serve(self._registry)
 
     # The faults.
@@ -306,56 +304,28 @@ class World:
             self.deploys.append((self.now + self.deploy_delay, digest))
         return 200, {"deploy": {"id": f"dep-{len(self.deploys)}"}}
 
-    # GitHub's packages API over the registry's manifests.
+    # GitHub's packages API (tests/release/ghcr.py's), each manifest pushed a version.
 
     def pushed(self, digest: str) -> None:
         with self.lock:
-            if digest not in self.versions:
-                self.versions[digest] = (next(self.ids), self.now)
+            if digest not in self.package.digests():
+                self.package.add(digest, datetime.fromtimestamp(self.now, UTC), [], [])
 
     def _package(self, method: str, path: str, asked: dict[str, str]) -> tuple:
         if method == "DELETE":
             return self._delete(int(path.rsplit("/", 1)[1]))
-        host = urllib.parse.urlsplit(self.url).netloc
-        return paged(self._versions(), f"{path}?{urllib.parse.urlencode(asked)}", host)
-
-    def _versions(self) -> list[dict[str, Any]]:
-        tags: dict[str, list[str]] = {}
-        for tag in self.registry_tags():
-            tags.setdefault(self.registry_digest(tag), []).append(tag)
-        wall = datetime.now(UTC)
-        listed = sorted(self.versions.items(), key=lambda item: item[1][1], reverse=True)
-        return [
-            {
-                "id": number,
-                "name": digest,
-                "created_at": f"{wall - timedelta(seconds=self.now - pushed):%Y-%m-%dT%H:%M:%SZ}",
-                "metadata": {
-                    "package_type": "container",
-                    "container": {"tags": tags.get(digest, [])},
-                },
-            }
-            for digest, (number, pushed) in listed
-        ]
+        # Its times as far before the wall's clock as they are before the month's.
+        self.package.shift = datetime.now(UTC) - datetime.fromtimestamp(self.now, UTC)
+        return self.package.handle(method, f"{path}?{urllib.parse.urlencode(asked)}", b"")
 
     def _delete(self, number: int) -> tuple[int, Any]:
         if self.consume("retention", f"DELETE version {number}"):
             return 403, {"message": "Resource not accessible by integration"}
-        digest = next((d for d, (n, _) in self.versions.items() if n == number), None)
-        if digest is None:
+        version = self.package.versions.pop(number, None)
+        if version is None:
             return 404, {"message": "Not Found"}
-        self.registry._send("DELETE", f"/v2/{NAME}/manifests/{digest}")
-        del self.versions[digest]
+        self.registry._send("DELETE", f"/v2/{NAME}/manifests/{version.digest}")
         return 204, b""
-
-    def registry_tags(self) -> list[str]:
-        body, _ = self.registry._send("GET", f"/v2/{NAME}/tags/list")
-        return json.loads(body).get("tags") or []
-
-    def registry_digest(self, tag: str) -> str:
-        accept = "application/vnd.oci.image.index.v1+json"
-        body, _ = self.registry._send("GET", f"/v2/{NAME}/manifests/{tag}", accept=accept)
-        return f"sha256:{hashlib.sha256(body).hexdigest()}"
 
     # The registry, through a proxy that injects its faults and sees every tag move.
 
@@ -390,6 +360,7 @@ class World:
         elif method == "PUT" and answer.status < 300 and not reference.startswith("/"):
             with self.lock:  # before the client hears back: its next call sees the move
                 self.tag_moves.append((self.now, reference, digest_of(body)))
+                self.package.move(reference, digest_of(body))
                 self.moved_in_run += 1
         handler.send_response(answer.status)
         for key, value in answer.getheaders():

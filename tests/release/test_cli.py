@@ -76,13 +76,6 @@ def test_a_message_that_looks_like_an_option_is_still_a_message(tagged, capsys, 
     assert got["version"] == ("0.5.0" if "#minor" in message else "0.4.11")
 
 
-def test_a_bad_first_version_fails_with_what_to_write(capsys):
-    args = ["next-version", "--ref", "refs/heads/main", "--repository", "o/r"]
-    code = main([*args, "--first-version", "v1"])
-    assert code == 1
-    assert "expected MAJOR.MINOR.PATCH" in capsys.readouterr().err
-
-
 @pytest.mark.parametrize("environ", [{}, {"RENDER_SERVICE_URL": "https://x.onrender.com"}])
 def test_a_deploy_without_the_hook_fails_naming_the_secret_and_where_it_goes(capsys, environ):
     # The workflow runs the deploy only where RENDER_SERVICE_URL is set: there, a missing hook

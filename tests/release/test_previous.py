@@ -45,23 +45,6 @@ def gh(registry, store: Path):
     return run
 
 
-def test_latest_is_found_by_the_digest_the_registry_names_and_verified(
-    oci_registry, name, tmp_path
-):
-    digest = oci_registry.push(name, ["latest", "0.1.5", "0.1.5-20261123060000"])
-    previous = found(oci_registry, name)
-    assert (previous.digest, previous.found_as) == (digest, "latest")
-    assert previous.reference == f"ghcr.io/{name}@{digest}"
-    attest(tmp_path, digest, certificate(REPOSITORY, "refs/heads/main"))
-    said = verify(previous, REPOSITORY, gh(oci_registry, tmp_path))
-    assert said == (
-        f"ghcr.io/{name}@{digest} is verified: built by {REPOSITORY}'s release workflow on "
-        "a release tag"
-    )
-    attest(tmp_path, digest, certificate(REPOSITORY, "refs/tags/v0.1.5"))
-    assert verify(previous, REPOSITORY, gh(oci_registry, tmp_path)) == said
-
-
 @pytest.mark.parametrize(
     ("certificates", "why"),
     [

@@ -132,13 +132,6 @@ def test_issues_off_fails_the_job_naming_why_after_the_summary_and_healing_stays
     assert capsys.readouterr().out.startswith("::warning title=release issue::audit could not")
 
 
-def test_an_empty_text_file_says_the_topic_healed(server, tmp_path, issues):
-    say(server, tmp_path, "--topic", "audit", "--text", "GHSA-1")
-    (tmp_path / "audit.md").write_text("")
-    say(server, tmp_path, "--topic", "audit", "--text-file", str(tmp_path / "audit.md"))
-    assert issues.open() == []
-
-
 @pytest.mark.parametrize("topic", ["Audit", "a b", "x_y", ""])
 def test_a_topic_is_a_slug(topic, capsys):
     with pytest.raises(SystemExit):

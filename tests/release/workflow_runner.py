@@ -39,6 +39,7 @@ environments' rules are not emulated; a matrix runs its first combination. Every
 from __future__ import annotations
 
 import base64
+import graphlib
 import json
 import os
 import re
@@ -297,28 +298,11 @@ class Runner:
         jobs: dict[str, JobRun] = {
             name: JobRun(name, "success", dict(outputs)) for name, outputs in (reuse or {}).items()
         }
-        for name in self._in_order():
-            if name in jobs:
-                continue
-            if only is not None and name not in only:
-                continue
-            jobs[name] = self._job(name, event, jobs, (time_out or {}).get(name))
+        needs = {name: _needs(job) for name, job in self.workflow["jobs"].items()}
+        for name in graphlib.TopologicalSorter(needs).static_order():
+            if name not in jobs and (only is None or name in only):
+                jobs[name] = self._job(name, event, jobs, (time_out or {}).get(name))
         return WorkflowRun(jobs)
-
-    def _in_order(self) -> list[str]:
-        ordered: list[str] = []
-        definitions = self.workflow["jobs"]
-
-        def visit(name: str) -> None:
-            if name in ordered:
-                return
-            for parent in _needs(definitions[name]):
-                visit(parent)
-            ordered.append(name)
-
-        for name in definitions:
-            visit(name)
-        return ordered
 
     def _github(self, event: Event) -> dict[str, Any]:
         return {
