@@ -707,10 +707,19 @@ def _expecting(args: argparse.Namespace, bitcoin: str) -> dict:
         load.append(os.getloadavg()[0])
     return {
         "bar": "/healthz and /bitcoin?date= from another address within 1 s for 40 s, never 503",
-        "probes": len(times),
-        "slowest_s": round(max(times), 3),
+        **_spread({"/healthz": times[::2], "/bitcoin?date=": times[1::2]}),
         "load_average": load,
         "holds": max(times) <= 1.0,
+    }
+
+
+def _spread(probes: dict[str, list[float]]) -> dict:
+    """Each path's probes: p99, slowest and how many were not answered 200 (inf in `probe`)."""
+    return {
+        "probes": sum(map(len, probes.values())),
+        "p99_s": {path: round(_p99(times), 3) for path, times in probes.items()},
+        "slowest_s": {path: round(max(times), 3) for path, times in probes.items()},
+        "not_200": {path: sum(map(math.isinf, times)) for path, times in probes.items()},
     }
 
 
@@ -726,9 +735,7 @@ def _points_flood(args: argparse.Namespace, bitcoin: str) -> dict:
         "bar": f"/healthz from another address within 1 s beside {args.connections} connections "
         "of one client asking /bitcoin?date=",
         "median_s": round(statistics.median(times), 3),
-        "p99_s": round(_p99(times), 3),
-        "slowest_s": round(max(times), 3),
-        "probes": len(times),
+        **_spread({"/healthz": times}),
         "attack": counters,
         "load_average": load,
         "holds": max(times) <= 1.0,
@@ -798,7 +805,7 @@ def _never_readers(args: argparse.Namespace) -> dict:
     return {
         "bar": "/assets from another address within 1 s, never 503; /healthz 503 while every "
         "connection for large answers is held",
-        "assets_slowest_s": round(max(assets), 3),
+        **_spread({"/assets": assets}),
         "healthz_busy": f"{sum(math.isinf(each) for each in health)} of {len(health)}",
         "attack": counters,
         "load_average": load,
