@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from tools.release.render import reports_version
+from tools.release.render import model_version as reported
 
 PRICES = ("prediction_low", "prediction", "prediction_high")  # in the order they must hold
 
@@ -73,7 +73,7 @@ def checks(
     def healthz() -> str:
         reply = fetch(f"{base_url}/healthz")
         _expect(reply.status == 200, f"HTTP {reply.status}")
-        _expect(reports_version(reply.body, model_version), f"no {model_version} in {reply.body!r}")
+        _expect(reported(reply.body) == model_version, f"no {model_version} in {reply.body!r}")
         return f"200, reports {model_version}"
 
     asked = instant(date)

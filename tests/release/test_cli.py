@@ -128,9 +128,9 @@ def test_render_keeping_the_old_image_is_met_by_calling_the_hook_again(capsys, s
     assert ("did not report model version 0.5.0-20260309180007" in said.err) == (kept == 3)
 
 
-def test_multiline_outputs_refuse_a_value_holding_the_delimiter():
-    with pytest.raises(ValueError, match="delimiter"):
-        github_outputs({"tags": "a\nEOF\nb"})
+def test_an_output_of_more_than_one_line_is_refused():
+    with pytest.raises(ValueError, match="tags holds more than one line"):
+        github_outputs({"tags": "a\nversion=9.9.9"})
 
 
 def deploy_args() -> list[str]:

@@ -11,7 +11,7 @@ from tools.release.render import (
     DeployError,
     hook_with_image,
     image_by_digest,
-    reports_version,
+    model_version,
     trigger_deploy,
     wait_for_version,
 )
@@ -87,16 +87,17 @@ def test_an_unreachable_hook_fails_clearly():
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (b'{"status": "ok", "model_version": "0.3.1-20260309180007"}', True),
-        (b'{"model_version": "0.3.1-20260309120007"}', False),
-        (b'{"model_version": "0.3.1-20260309180007-dirty"}', False),
-        (b'{"note": "was 0.3.1-20260309180007"}', False),
-        (b"ok 0.3.1-20260309180007", False),  # not JSON: not our /healthz
-        (b"", False),
+        (b'{"status": "ok", "model_version": "0.3.1-20260309180007"}', "0.3.1-20260309180007"),
+        (b'{"model_version": "0.3.1-20260309180007-dirty"}', "0.3.1-20260309180007-dirty"),
+        (b'{"model_version": 3}', ""),
+        (b'{"note": "was 0.3.1-20260309180007"}', ""),
+        (b"ok 0.3.1-20260309180007", ""),  # not JSON: not our /healthz
+        (b"[]", ""),
+        (b"", ""),
     ],
 )
-def test_reports_version_wants_the_exact_version(body, expected):
-    assert reports_version(body, "0.3.1-20260309180007") is expected
+def test_the_model_version_is_what_healthz_names_exactly(body, expected):
+    assert model_version(body) == expected
 
 
 def test_wait_returns_once_healthz_reports_the_new_version(server, clock):

@@ -499,17 +499,12 @@ def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     return f"{health} reports model version {args.model_version} ({attempts} polls)"
 
 
-def github_outputs(values: Mapping[str, str], delimiter: str = "EOF") -> str:
-    """`name=value` lines for $GITHUB_OUTPUT; multi-line values use the heredoc form."""
-    lines = []
-    for name, value in values.items():
-        if "\n" not in value:
-            lines.append(f"{name}={value}")
-            continue
-        if delimiter in value.splitlines():
-            raise ValueError(f"output {name} contains the delimiter line {delimiter!r}")
-        lines.extend([f"{name}<<{delimiter}", value, delimiter])
-    return "".join(f"{line}\n" for line in lines)
+def github_outputs(values: Mapping[str, str]) -> str:
+    """`name=value` lines for $GITHUB_OUTPUT; ValueError for a value of more than one line (each
+    output the release writes is one line, and a second could set another output)."""
+    if lines := [name for name, value in values.items() if "\n" in value]:
+        raise ValueError(f"output {lines[0]} holds more than one line")
+    return "".join(f"{name}={value}\n" for name, value in values.items())
 
 
 def _topic(text: str) -> str:

@@ -34,8 +34,8 @@ class Answer:
     __str__ = said
 
 
-def get(url: str, headers: dict[str, str], timeout: float) -> Answer:
-    request = urllib.request.Request(url, headers=headers)
+def get(url: str, headers: dict[str, str], timeout: float, method: str = "GET") -> Answer:
+    request = urllib.request.Request(url, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return Answer(
@@ -77,30 +77,26 @@ def hook_with_image(hook_url: str, image_ref: str) -> str:
 
 def trigger_deploy(hook_url: str, image_ref: str, *, timeout: float = 30.0) -> str:
     """POST the deploy hook; returns Render's deploy id when it names one."""
-    request = urllib.request.Request(hook_with_image(hook_url, image_ref), method="POST")
+    answer = get(hook_with_image(hook_url, image_ref), {}, timeout, "POST")
+    if answer.status == 0:
+        raise DeployError(f"the Render deploy hook could not be reached ({answer.body.decode()})")
+    if answer.status >= 400:
+        regenerate = answer.status in (401, 403, 404)
+        hint = " (regenerate the hook and update the secret)" if regenerate else ""
+        raise DeployError(f"the Render deploy hook answered HTTP {answer.status}{hint}")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as error:
-        hint = (
-            " (regenerate the hook and update the secret)" if error.code in (401, 403, 404) else ""
-        )
-        raise DeployError(f"the Render deploy hook answered HTTP {error.code}{hint}") from None
-    except (urllib.error.URLError, TimeoutError) as error:
-        reason = getattr(error, "reason", error)
-        raise DeployError(f"the Render deploy hook could not be reached ({reason})") from None
-    try:
-        return str(json.loads(body)["deploy"]["id"])
+        return str(json.loads(answer.body)["deploy"]["id"])
     except (ValueError, KeyError, TypeError):
         return "unknown"
 
 
-def reports_version(body: bytes, version: str) -> bool:
-    """Whether a /healthz answer names `version` as its model version, exactly."""
+def model_version(body: bytes) -> str:
+    """The model version a /healthz answer names ("": none, or not our /healthz)."""
     try:
-        return bool(json.loads(body).get("model_version") == version)
+        version = json.loads(body).get("model_version")
     except (ValueError, AttributeError):
-        return False
+        return ""
+    return version if isinstance(version, str) else ""
 
 
 def wait_for_version(
@@ -119,7 +115,7 @@ def wait_for_version(
     while True:
         attempts += 1
         answer = get(health_url, JSON, request_timeout)
-        if answer.status == 200 and reports_version(answer.body, version):
+        if answer.status == 200 and model_version(answer.body) == version:
             return attempts
         if clock() + interval > deadline:
             raise DeployError(
@@ -134,11 +130,8 @@ def served_version(service_url: str, *, timeout: float = 60.0) -> str:
     """The model version the service's /healthz names; DeployError when it names none."""
     url = f"{service_url.rstrip('/')}/healthz"
     answer = get(url, JSON, timeout)
-    try:
-        version = json.loads(answer.body).get("model_version")
-    except (ValueError, AttributeError):
-        version = None
-    if not isinstance(version, str) or not version:
+    version = model_version(answer.body)
+    if not version:
         raise DeployError(f"{url} named no model version ({answer.said()})")
     return version
 
