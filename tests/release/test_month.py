@@ -157,18 +157,6 @@ def test_a_real_months_exchanges_hold_every_pair_the_release_trains(tmp_path):
         assert answer["bars"][pair.alpaca_symbol], pair
 
 
-@pytest.mark.slow  # the registry's stand-in
-def test_a_deleted_package_versions_id_is_never_another_versions():
-    """Issue 93: the ids retention keeps and deletes by, unique as GitHub's: an id given
-    again after a deletion kept every older build its new holder's id shielded."""
-    world = World()
-    for digest in ("sha256:a", "sha256:b", "sha256:c"):
-        world.pushed(digest)
-        world.package.versions.pop(1001, None)  # the first, as deleting it does
-    world.stop()
-    assert [version.id for version in world.package.versions.values()] == [1002, 1003]
-
-
 def test_docker_and_skopeo_stand_ins_ask_once_and_skopeo_reads_a_blobs_status(
     tmp_path, server, monkeypatch
 ):

@@ -167,11 +167,8 @@ def test_latest_behind_the_newest_release_extends_the_newest_and_says_so(
 def test_a_higher_release_tag_pushed_onto_an_older_build_is_refused(oci_registry, name):
     """With `latest` gone, a higher `X.Y.Z-stamp` pushed onto an older build is not that build's
     own: its index was built at another time, as another version."""
-    built = {
-        "org.opencontainers.image.version": "0.1.4",
-        "org.opencontainers.image.created": "2026-11-22T06:00:00Z",
-    }
-    older = oci_registry.push(name, ["0.1.4", "0.1.4-20261122060000"], annotations=built)
+    annotations = built("0.1.4", "2026-11-22T06:00:00Z")
+    older = oci_registry.push(name, ["0.1.4", "0.1.4-20261122060000"], annotations=annotations)
     assert found(oci_registry, name).digest == older  # built as tagged
     oci_registry.tag(name, older, "0.9.0-20991231000000")
     with pytest.raises(PreviousImageError) as raised:

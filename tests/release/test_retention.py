@@ -226,11 +226,6 @@ def test_a_run_deletes_at_most_its_cap_the_oldest_first(server, kind, monkeypatc
     _, again, newest = two_builds_of_0_1_0_then_0_2_0(package)
     package.serving = "0.2.0-20261010002300"
     cap = ["--max-deletions", "4"]
-    assert retention(package, *cap, "--dry-run", now=NOW, monkeypatch=monkeypatch) == 0
-    assert capsys.readouterr().out == (
-        "would keep 12 of 24 versions and delete 4 of the 12 the rule does not keep\n"
-    )
-    assert len(package.versions) == 24
     assert retention(package, *cap, now=NOW, monkeypatch=monkeypatch) == 0
     said = capsys.readouterr().out
     assert "kept 12 versions, deleted 4" in said
@@ -249,7 +244,6 @@ def test_250_versions_are_read_whole_page_by_page(package, monkeypatch, capsys):
     for number in range(244):
         package.push(f"build {number}", START - timedelta(days=20, minutes=number), [], [])
     package.serving = f"0.1.0-{served:%Y%m%d%H%M%S}"
-    assert retention(package, "--dry-run", now=START, monkeypatch=monkeypatch) == 0
-    assert capsys.readouterr().out == (
-        "would keep 6 of 250 versions and delete 100 of the 244 the rule does not keep\n"
-    )
+    assert retention(package, now=START, monkeypatch=monkeypatch) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("kept 6 versions, deleted 100; 144 more the rule does not keep wait")

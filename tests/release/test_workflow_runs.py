@@ -584,9 +584,7 @@ def test_a_private_package_fails_the_deploy_within_a_minute_naming_its_visibilit
     took = time.monotonic() - started
     assert run.failure().name == "Check that Render can pull the image (the package's visibility)"
     said = run.failure().output
-    assert "the package's visibility is private" in said
-    assert "Package settings -> Danger Zone -> Change visibility -> Public" in said
-    assert "fromRegistryCreds" in said, "or the other way: a credential Render pulls with"
+    assert "the package's visibility is private" in said  # its words: test_registry's
     assert took < 60, f"the deploy job failed after {took:.0f} s"
     assert release.hook_calls() == [], "Render was never asked to deploy"
     [after] = [s for s in run.jobs["deploy"].steps if s.name.startswith("Say that production")]

@@ -274,7 +274,6 @@ def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             keep_days=args.keep_days,
             service_url=args.service_url,
             limit=args.max_deletions,
-            dry_run=args.dry_run,
         )
     except (GitHubError, RegistryUnknownError, RetentionError, DeployError) as error:
         print(f"::warning title=retention::nothing was deleted from {image} this run: {error}")
@@ -605,7 +604,6 @@ COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
             ),
             option("--keep-days", type=float, default=7.0, help="keep what these days pushed (7)"),
             option("--max-deletions", type=int, default=100, help="at most, oldest first (100)"),
-            option("--dry-run", action="store_true", help="say what would be kept only"),
         ),
     ),
     "check-publish": (

@@ -43,7 +43,6 @@ def retain(
     keep_days: float,
     service_url: str,
     limit: int,
-    dry_run: bool = False,
 ) -> tuple[list[str], str]:
     """Apply the rule to the package: lines for the log, and what needs the owner ("": nothing)."""
     production = served_version(service_url) if service_url else ""
@@ -60,13 +59,6 @@ def retain(
         production=production,
         needs=index_needs(registry),
     )
-    if dry_run:
-        deletable = len(versions) - len(kept)
-        return [
-            f"would keep {len(kept)} of {len(versions)} versions and delete "
-            f"{min(deletable, limit)} of the {deletable} the rule does not keep",
-            *warnings,
-        ], ""
     return apply(github, package, versions, kept, limit=limit, warnings=warnings)
 
 
