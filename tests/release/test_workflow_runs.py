@@ -61,16 +61,8 @@ MANIFEST = f"/v2/octo/cryptopredict/manifests/{DIGEST}"
 VERSIONS = "/users/octo/packages/container/cryptopredict/versions"
 # The index `latest` names (the previous release, v0.1.5's), as the registry serves it, and
 # its digest.
-LATEST_INDEX = json.dumps(
-    {
-        "schemaVersion": 2,
-        "manifests": [],
-        "annotations": {
-            "org.opencontainers.image.version": "0.1.5",
-            "org.opencontainers.image.created": "2026-11-23T06:00:00Z",
-        },
-    }
-)
+V015 = {VERSION: "0.1.5", CREATED: "2026-11-23T06:00:00Z"}  # its annotations
+LATEST_INDEX = json.dumps({"schemaVersion": 2, "manifests": [], "annotations": V015})
 LATEST = f"sha256:{hashlib.sha256(LATEST_INDEX.encode()).hexdigest()}"
 LATEST_TAGS = ["latest", "0.1.5", "0.1.5-20261123060000"]
 
@@ -775,8 +767,7 @@ def test_a_publish_cut_short_after_one_tag_moved_is_repaired_by_the_next_run(rel
     moves every tag on."""
     release.runner.variables["RENDER_SERVICE_URL"] = ""
     release.runner.environ["FAKE_LATEST"] = ""  # docker's tags are the registry's
-    old = {VERSION: "0.1.5", CREATED: "2026-11-23T06:00:00Z"}
-    v015 = registry.push(REPOSITORY, LATEST_TAGS, annotations=old)
+    v015 = registry.push(REPOSITORY, LATEST_TAGS, annotations=V015)
     attest(release.attestations, v015, certificate(REPOSITORY, "refs/tags/v0.1.5"))
     event = release.tagged("Add a pair")
     outputs = version_job(release, event).jobs["version"].outputs
@@ -816,8 +807,7 @@ def test_a_revert_across_record_format_3_is_refused_in_the_version_job(release, 
     over a release image whose record is format 3: its build would fail reading it, every
     release would, in the image job. The version job refuses it in its first minute, naming the
     input start-anew, before any secret is read."""
-    annotations = {VERSION: "0.1.5", CREATED: "2026-11-23T06:00:00Z", RECORD_FORMAT: "3"}
-    v015 = registry.push(REPOSITORY, LATEST_TAGS, annotations=annotations)
+    v015 = registry.push(REPOSITORY, LATEST_TAGS, annotations={**V015, RECORD_FORMAT: "3"})
     attest(release.attestations, v015, certificate(REPOSITORY, "refs/tags/v0.1.5"))
     release.remote.checkout(release.c)
     ignore = shutil.ignore_patterns("__pycache__", "static", "vendor", "templates")

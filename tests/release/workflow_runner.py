@@ -353,14 +353,15 @@ class Runner:
             },
         }
         reads: list[str] = []
+
+        def evaluated(values: Mapping[str, Any] | None) -> dict[str, str]:
+            return {k: interpolate(v, contexts, reads) for k, v in (values or {}).items()}
+
         if not condition(definition.get("if"), contexts, reads):
             return JobRun(name, "skipped")
         workspace = self.workdir / f"{name}-{len(list(self.workdir.iterdir()))}"
         workspace.mkdir()
-        job_env = {
-            k: interpolate(v, contexts, reads) for k, v in (definition.get("env") or {}).items()
-        }
-        contexts["env"] = job_env
+        job_env = contexts["env"] = evaluated(definition.get("env"))
         run = JobRun(name, "success")
         started = time.monotonic()
         limit = float(definition.get("timeout-minutes", 360)) * 60 / self.time_scale
@@ -386,10 +387,7 @@ class Runner:
                 if "id" in step:
                     contexts["steps"][step["id"]] = {"outputs": {}, "outcome": "cancelled"}
                 continue
-            env = {k: interpolate(v, contexts, reads) for k, v in (step.get("env") or {}).items()}
-            inputs = {
-                k: interpolate(v, contexts, reads) for k, v in (step.get("with") or {}).items()
-            }
+            env, inputs = evaluated(step.get("env")), evaluated(step.get("with"))
             record = StepRun(name, label, "success", secrets=list(reads), inputs=inputs)
             run.steps.append(record)
             if "run" in step:
@@ -413,10 +411,7 @@ class Runner:
                 run.result = record.outcome
         run.seconds = (time.monotonic() - started) * self.time_scale
         reads = []  # whatever the job's result, as GitHub's runner completes a job
-        run.outputs = {
-            key: interpolate(value, contexts, reads)
-            for key, value in (definition.get("outputs") or {}).items()
-        }
+        run.outputs = evaluated(definition.get("outputs"))
         return run
 
     def _shell(

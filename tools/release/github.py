@@ -100,12 +100,10 @@ def _message(body: bytes) -> str:
     """GitHub's own words from an error answer (`message`, and `errors` when it gives them)."""
     try:
         document = json.loads(body)
-    except ValueError:
+        parts, errors = [str(document.get("message") or "").strip()], document.get("errors")
+    except (ValueError, AttributeError):  # not JSON, or not an object
         return ""
-    if not isinstance(document, dict):
-        return ""
-    parts = [str(document.get("message") or "").strip()]
-    for error in document.get("errors") or []:
+    for error in errors or []:
         parts.append(str(error.get("message", error) if isinstance(error, dict) else error))
     return " ".join(" ".join(part.split()) for part in parts if part)[:500]
 

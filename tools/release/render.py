@@ -26,12 +26,10 @@ class Answer:
     body: bytes = b""
     link: str = ""  # the Link header: where a listing goes on
 
-    def said(self) -> str:
+    def __str__(self) -> str:
         """The status and the body's first 200 bytes, for a message."""
         status = f"HTTP {self.status}: " if self.status else "no answer: "
         return status + self.body[:200].decode(errors="replace")
-
-    __str__ = said
 
 
 def get(url: str, headers: dict[str, str], timeout: float, method: str = "GET") -> Answer:
@@ -120,7 +118,7 @@ def wait_for_version(
         if clock() + interval > deadline:
             raise DeployError(
                 f"{health_url} did not report model version {version} within {timeout:.0f} s "
-                f"({attempts} attempts; last: {answer.said()}). Check the deploy in the Render "
+                f"({attempts} attempts; last: {answer}). Check the deploy in the Render "
                 "dashboard."
             )
         sleep(interval)
@@ -132,7 +130,7 @@ def served_version(service_url: str, *, timeout: float = 60.0) -> str:
     answer = get(url, JSON, timeout)
     version = model_version(answer.body)
     if not version:
-        raise DeployError(f"{url} named no model version ({answer.said()})")
+        raise DeployError(f"{url} named no model version ({answer})")
     return version
 
 
