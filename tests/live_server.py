@@ -3,6 +3,7 @@ into its database, as a user runs it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -69,16 +70,37 @@ def _interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def make_run(tmp: Path, log: Path, assets: str, args: str) -> subprocess.Popen:
-    """`make run TRAIN_ARGS=args`: `assets` trained on one worker into `tmp`, no live database."""
+def make_run(tmp: Path, log: Path, assets: str, args: str, workers: str = "1") -> subprocess.Popen:
+    """`make run TRAIN_ARGS=args`: `assets` trained on `workers` into `tmp`, no live database."""
     return make(
         ["run", f"TRAIN_ARGS={args}"],
         log,
         ASSETS=assets,
         MODEL_DIR=str(tmp / "artifacts"),
         DATABASE_URL=f"sqlite:///{tmp / 'none.db'}",
-        TRAIN_WORKERS="1",
+        TRAIN_WORKERS=workers,
     )
+
+
+def gone(process: subprocess.Popen, log: Path) -> float:
+    """The seconds until make exits, within a minute; then no process of its session left
+    within a minute, or what is left said (where each waits: a hang's evidence) and killed."""
+    began = time.monotonic()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=60)
+    took = time.monotonic() - began
+    deadline = time.monotonic() + 60
+    while process.returncode is not None and time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return took
+        time.sleep(0.1)
+    listed = ["ps", "-o", "pid,ppid,stat,wchan:24,args", "-s", str(process.pid)]
+    left = subprocess.run(listed, capture_output=True, text=True, check=False).stdout
+    os.killpg(process.pid, signal.SIGKILL)
+    said = "make did not stop" if process.returncode is None else "left after make stopped"
+    raise AssertionError(f"{said}: {log.read_text()}\n{left}")
 
 
 def wait_for(

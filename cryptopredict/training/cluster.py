@@ -10,7 +10,7 @@ collector runs inside it (CPython gh-106883, dask/distributed #8616); workers st
 take `DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`. Their glibc keeps freed memory for
 reuse: Dask's 64 KiB trim sent each numpy temporary through the kernel (20% of `make panel`'s
 CPU). They start with SIGINT blocked (`_ctrl_c_held`), so a Ctrl-C is this process's, which
-closes the cluster as it stops.
+closes the cluster as it stops, dropping the tasks under way (`_drop_tasks`).
 
 The scheduler of `DASK_SCHEDULER_ADDRESS` is reached within a bound, and what went wrong said
 without saying where (the address is a secret of the deployment). Dask bounds the connection
@@ -29,12 +29,12 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from multiprocessing import resource_tracker
 
 import dask
 from dask.utils import parse_timedelta
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, Worker
 from distributed.comm import parse_address, parse_host_port
 
 from cryptopredict.config import Training
@@ -88,7 +88,23 @@ def training_client(settings: Training, pairs: int | None = None) -> Iterator[Cl
             log.debug("Dask's own dashboard is off: it draws with bokeh, which is not installed")
         elif drawn:
             print(f"Dask dashboard: {client.dashboard_link}", flush=True)
-        yield client
+        try:
+            yield client
+        except KeyboardInterrupt:
+            _drop_tasks(cluster)
+            raise
+
+
+def _drop_tasks(cluster: LocalCluster) -> None:
+    """Ctrl-C: each worker closed without waiting for the task it runs (a backtest or a fit,
+    seconds long); a worker process is killed if it has not stopped within half a second (on
+    a busy machine Dask may then give up waiting for it to end: TimeoutError, let pass)."""
+    for worker in list(cluster.workers.values()):
+        if isinstance(worker, Worker):
+            cluster.sync(worker.close, executor_wait=False)
+        else:
+            with suppress(TimeoutError):
+                cluster.sync(worker.close, timeout=0.5)
 
 
 @contextmanager

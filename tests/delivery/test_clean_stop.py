@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import make_run
+from tests.live_server import gone, make_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -51,33 +50,6 @@ AT_ONCE = 4  # runs under way at a time
 ARGS = "--source snapshot --no-backtest --since 2026-06-01"
 
 
-def _gone(process: subprocess.Popen, log: Path) -> None:
-    """make exits, and no process of its group is left, within a minute."""
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        left = _group(process.pid)
-        os.killpg(process.pid, signal.SIGKILL)
-        raise AssertionError(f"make run did not stop: {log.read_text()}\n{left}") from None
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return
-        if time.monotonic() > deadline:
-            left = _group(process.pid)
-            os.killpg(process.pid, signal.SIGKILL)
-            raise AssertionError(f"left running after make stopped: {log.read_text()}\n{left}")
-        time.sleep(0.1)
-
-
-def _group(pgid: int) -> str:
-    """What each process of the group is and where it waits (a hang's evidence)."""
-    listed = ["ps", "-o", "pid,ppid,stat,wchan:24,args", "-s", str(pgid)]  # its own session
-    return subprocess.run(listed, capture_output=True, text=True, check=False).stdout
-
-
 @dataclass(frozen=True)
 class Stop:
     """What `make run` had said when the signal came, and all it said by its end."""
@@ -100,7 +72,7 @@ def _stopped(tmp_path: Path, step: str | None, into: float, signum: int) -> Stop
         os.killpg(process.pid, signal.SIGINT)
     else:
         os.kill(process.pid, signal.SIGTERM)
-    _gone(process, log)
+    gone(process, log)
     return Stop(before, log.read_text())
 
 
