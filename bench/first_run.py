@@ -357,13 +357,7 @@ def _follow(
         if figures.installed_at is None:
             figures.installed_at = _first(lines, INSTALLED)
         if figures.bitcoin_200_at is None:
-            status, retry = _status(f"{base}/bitcoin?date={DATE}")
-            if status == 200:
-                figures.bitcoin_200_at = now
-            elif status is not None:
-                figures.bitcoin_before_200.append((round(now, 1), status, retry))
-            if status is not None and figures.first_answer_at is None:
-                figures.first_answer_at = now
+            _ask_bitcoin(figures, base, now)
         if now - browsed >= 2:  # the starting page reloads every 2 s; a browser asks its icon
             browsed = now
             _status(f"{base}/"), _status(f"{base}/favicon.ico")
@@ -380,8 +374,10 @@ def _follow(
             _failures(figures, lines, health, now)
             looks.append((now, training is not None))
             if training is None and _first(lines, "training is over") is not None:
-                figures.all_served_at = now
-                break
+                figures.all_served_at = figures.all_served_at or now
+                # the server swaps in the last model within a second of its writing
+                if figures.bitcoin_200_at is not None or now - figures.all_served_at > 30:
+                    break
         time.sleep(0.1)
     figures.healthz_looks = len(looks)
     _time_left(figures, lines)
@@ -392,6 +388,17 @@ def _follow(
     figures.looks_without_training_listed = [
         round(at, 1) for at, listed in looks if not listed and at < last_written
     ]
+
+
+def _ask_bitcoin(figures: Figures, base: str, now: float) -> None:
+    """One look at `/bitcoin`: its first 200, or what it answered before."""
+    status, retry = _status(f"{base}/bitcoin?date={DATE}")
+    if status == 200:
+        figures.bitcoin_200_at = now
+    elif status is not None:
+        figures.bitcoin_before_200.append((round(now, 1), status, retry))
+    if status is not None and figures.first_answer_at is None:
+        figures.first_answer_at = now
 
 
 FAILED = re.compile(r" ERROR +cryptopredict\.training\.graph: ([a-z0-9]+-[a-z0-9]+): nothing ")
