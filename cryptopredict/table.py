@@ -38,7 +38,9 @@ def forecasts(
             start, step = served.forecast.data_end, each or served.forecast.step
             if step > ahead:
                 raise ValueError(f"horizon {horizon} is shorter than {served.slug}'s step")
-            rows += [_row(served, at) for at in range(start + step, start + ahead + 1, step)]
+            instants = range(start + step, start + ahead + 1, step)
+            served.forecast.check("date", instants[-1])  # a horizon too far: said at once
+            rows += [_row(served, at) for at in instants]
     except ApiError as error:
         raise ValueError(error.detail) from None
     table = pd.DataFrame(rows, columns=HEADER)
