@@ -44,6 +44,7 @@ from tests.release.month_exchanges import PAIRS, Exchanges
 from tests.release.month_tools import REFUSED_429, image_files
 from tests.release.month_world import HOUR, NAME, REPOSITORY, TIME_SCALE, Build, World
 from tests.release.oci_registry import PASSWORD, USER
+from tests.release.osv import QUERY
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, JobRun, Runner, WorkflowRun, step_label
 
@@ -157,50 +158,66 @@ class BuildFailedError(Exception):
     """The synthetic build failed, saying this."""
 
 
-class MonthRunner(Runner):
+class ReleaseRunner(Runner):
+    """The workflow runner of a fork set up as docs/release.md says (its secrets and Render's
+    variable), GitHub's API, Render and OSV's feed at `url`, ghcr.io at `registry`, the calls
+    of the stand-ins `tools` logged (calls.log) and the attestations `gh` verifies kept under
+    `tmp`."""
+
+    def __init__(
+        self, remote: ScratchRepo, tmp: Path, tools: dict[str, str], url: str, registry: str
+    ) -> None:
+        self.attestations, self.log = tmp / "attestations", tmp / "calls.log"
+        self.log.touch()
+        (tmp / "jobs").mkdir()
+        super().__init__(
+            WORKFLOW,
+            remote,
+            tmp / "jobs",
+            tools=tools,
+            python_path=ROOT,
+            variables={"RENDER_SERVICE_URL": url},
+            secrets={
+                "GITHUB_TOKEN": PASSWORD,  # the job's token: the registry's login too
+                "RELEASE_TAG_KEY": TAG_KEY,  # a personal account's repository's deploy key
+                "RENDER_DEPLOY_HOOK_URL": f"{url}/deploy/srv-1?key=k",
+                "ALPACA_API_KEY": "alpaca-key-0123456789",
+                "ALPACA_SECRET_KEY": "alpaca-secret-0123456789abcdef",
+                "DASK_SCHEDULER_ADDRESS": "tcp://scheduler.example.invalid:8786",
+            },
+            environ={
+                "FAKE_LOG": str(self.log),
+                "FAKE_REMOTE": str(remote.path),
+                "FAKE_TAG_KEY": TAG_KEY,
+                "FAKE_HOST_KEY": HOST_KEY,
+                "FAKE_ATTESTATIONS": str(self.attestations),
+                "FAKE_REGISTRY_URL": registry,
+                "RELEASE_REGISTRY_URL": registry,
+                "GITHUB_API_URL": url,
+                "PIP_AUDIT_VULNERABILITY_SERVICE": "osv",  # OSV's API, at `url`
+                "PIP_AUDIT_OSV_URL": f"{url}{QUERY}",
+            },
+        )
+
+
+class MonthRunner(ReleaseRunner):
     """The workflow runner with the month's stand-ins for the build and the attestation."""
 
     exchanges: Exchanges | None = None  # BUILD=real's: each build trains on them
 
     def __init__(self, world: World, prices: PricePath, remote: ScratchRepo, tmp: Path) -> None:
         self.world, self.prices = world, prices
-        self.attestations = tmp / "attestations"
-        (tmp / "calls.log").touch()
-        super().__init__(
-            WORKFLOW,
-            remote,
-            tmp / "jobs",
-            tools=stand_ins(),
-            python_path=ROOT,
-            variables={"RENDER_SERVICE_URL": world.url, "RELEASE_ASSETS": PAIRS},
-            secrets={
-                "GITHUB_TOKEN": PASSWORD,  # the job's token: the registry's login too
-                "RELEASE_TAG_KEY": TAG_KEY,
-                "RENDER_DEPLOY_HOOK_URL": f"{world.url}/deploy/srv-1?key=k",
-                "ALPACA_API_KEY": "alpaca-key-0123456789",
-                "ALPACA_SECRET_KEY": "alpaca-secret-0123456789abcdef",
-            },
-            environ={
-                "MONTH_URL": world.url,
-                "MONTH_CACHE": str(tmp),
-                "FAKE_LOG": str(tmp / "calls.log"),
-                "FAKE_REMOTE": str(remote.path),
-                "FAKE_TAG_KEY": TAG_KEY,
-                "FAKE_HOST_KEY": HOST_KEY,
-                "FAKE_ATTESTATIONS": str(self.attestations),
-                "FAKE_REGISTRY_URL": world.proxy,
-                "RELEASE_REGISTRY_URL": world.proxy,
-                "GITHUB_API_URL": world.url,
-                # The tries as shipped; the back-off between them (10 30 90 s), gh's limit a try
-                # (60 s) and the jobs' timeout-minutes on the month's clock.
-                "RELEASE_RETRY_DELAYS": " ".join(f"{s / TIME_SCALE:g}" for s in (10, 30, 90)),
-                "RELEASE_GH_TIMEOUT": f"{60 / TIME_SCALE:g}",
-                "MONTH_TIME_SCALE": str(TIME_SCALE),
-                # pip-audit asks the world's vulnerability feed (OSV's API).
-                "PIP_AUDIT_VULNERABILITY_SERVICE": "osv",
-                "PIP_AUDIT_OSV_URL": f"{world.url}/v1/query",
-            },
-        )
+        super().__init__(remote, tmp, stand_ins(), world.url, world.proxy)
+        self.variables["RELEASE_ASSETS"] = PAIRS
+        self.environ |= {
+            "MONTH_URL": world.url,
+            "MONTH_CACHE": str(tmp),
+            # The tries as shipped; the back-off between them (10 30 90 s), gh's limit a try
+            # (60 s) and the jobs' timeout-minutes on the month's clock.
+            "RELEASE_RETRY_DELAYS": " ".join(f"{s / TIME_SCALE:g}" for s in (10, 30, 90)),
+            "RELEASE_GH_TIMEOUT": f"{60 / TIME_SCALE:g}",
+            "MONTH_TIME_SCALE": str(TIME_SCALE),
+        }
         self.workflow = month_workflow()
         self.time_scale = TIME_SCALE
 

@@ -5,9 +5,9 @@ the world (`MONTH_URL`: tests/release/month_world.py) whether a fault strikes it
   to the world, which names the run it starts), `auth token`; a fault answers as gh does to
   GitHub's HTTP 503, or hangs (a time-out);
 - `docker`: `buildx imagetools inspect` and `create` against the registry (`FAKE_REGISTRY_URL`)
-  with the job's `docker login` (`FAKE_LATEST`: the digest `latest` names, nothing moves),
-  `create`/`cp`/`rm` reading a file out of a pushed image, and any pull of Docker Hub's base
-  image, which a fault refuses with HTTP 429 (a test's docker: `imagetools` alone, no world);
+  with the job's `docker login`, `create`/`cp`/`rm` reading a file out of a pushed image, and any
+  pull of Docker Hub's base image, which a fault refuses with HTTP 429 (none where no world runs:
+  tests/release/test_workflow_runs.py's);
 - `skopeo copy docker://ghcr.io/...`: every blob of the image into an OCI layout, read logged
   in, for the secret scan;
 - `make test`: the test job's gate, stood in for (it needs Debian as root and an hour), failing
@@ -148,10 +148,6 @@ def docker(args: list[str]) -> int:
 
 
 def _imagetools(command: str, args: list[str]) -> int:
-    if "--raw" not in args and (latest := os.environ.get("FAKE_LATEST")):
-        # A registry a test only answers reads from: nothing moves, `latest` is this.
-        print(json.dumps({"digest": latest}) if command == "inspect" else "")
-        return 0
     mirrored = Path(os.environ.get("MONTH_CACHE", "")) / "mirrored"  # the base's digests copied
     if command == "create" and args[-1].startswith("docker.io/"):
         # The base copied from Docker Hub into the repository's package: the bytes are the

@@ -6,11 +6,9 @@ import json
 
 import pytest
 
-from cryptopredict.assets import pairs_setting
-from cryptopredict.config import Pairs
 from tests.release.scratch_git import ScratchRepo, checkout_run
 from tests.release.workflow_runner import read_outputs as outputs
-from tools.release.cli import DEFAULT_ASSETS, github_outputs, main
+from tools.release.cli import github_outputs, main
 
 DIGEST = "sha256:" + "ab" * 32
 BUILT = "2026-03-09T18:00:07Z"
@@ -178,10 +176,3 @@ def test_a_malformed_release_assets_fails_naming_it(tagged, capsys, variable):
     err = capsys.readouterr().err
     assert "RELEASE_ASSETS holds" in err
     assert "<base>-<quote>" in err or "more than one top:N" in err
-
-
-def test_the_release_default_is_the_market_and_the_products_stays_offline():
-    assert DEFAULT_ASSETS == "top:200"
-    # `make run` trains the embedded pairs, offline; the release asks the market.
-    assert Pairs().assets == "btc-usd,eth-usd"
-    assert pairs_setting(DEFAULT_ASSETS).top == 200

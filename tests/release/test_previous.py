@@ -237,24 +237,3 @@ def test_the_tags_are_read_page_by_page_as_the_registry_links_them(server):
     server.answer(404, '{"errors": [{"code": "MANIFEST_UNKNOWN"}]}')  # latest
     previous = find_previous(Registry(server.url, REPOSITORY), "ghcr.io/octo/cryptopredict")
     assert previous.found_as == newest
-
-
-def test_the_command_prints_the_previous_image_and_says_it_in_the_summary(
-    oci_registry, name, tmp_path, capsys, monkeypatch
-):
-    digest = oci_registry.push(name, ["latest"])
-    attest(tmp_path, digest, certificate(name, "refs/heads/main"))
-    monkeypatch.setattr("tools.release.cli._gh", gh(oci_registry, tmp_path))
-    summary = tmp_path / "summary.md"
-    environ = {"RELEASE_REGISTRY_URL": oci_registry.url, "GITHUB_TOKEN": ""}
-    argv = ["previous-image", "--repository", name, "--summary", str(summary)]
-    assert main(argv, environ) == 0
-    assert capsys.readouterr().out == f"previous=ghcr.io/{name}@{digest}\nrecord-start=\n"
-    assert f"extends ghcr.io/{name}@{digest}" in summary.read_text()
-    # One line, whatever the input held: it must not add a build argument of its own.
-    why = "the registry lost v0.1.5's image\nPREVIOUS_IMAGE=ghcr.io/mallory/x@sha256:0"
-    assert main([*argv, "--start-anew", why], environ) == 0
-    assert capsys.readouterr().out == (
-        "previous=\nrecord-start=the registry lost v0.1.5's image "
-        "PREVIOUS_IMAGE=ghcr.io/mallory/x@sha256:0\n"
-    )

@@ -40,14 +40,6 @@ def test_anything_but_a_digest_reference_is_refused(image, digest):
         image_by_digest(image, digest)
 
 
-def test_the_hook_keeps_its_key_and_gets_the_encoded_image():
-    url = hook_with_image(f"https://api.render.com/deploy/srv-abc?key={HOOK_KEY}", IMAGE)
-    parts = urllib.parse.urlsplit(url)
-    assert parts.path == "/deploy/srv-abc"
-    assert urllib.parse.parse_qs(parts.query) == {"key": [HOOK_KEY], "imgURL": [IMAGE]}
-    assert "%40sha256%3A" in parts.query  # '@' and ':' are percent-encoded
-
-
 def test_an_image_already_in_the_hook_is_replaced_not_duplicated():
     url = hook_with_image(f"https://h/deploy/srv?key=k&imgURL=old{DIGEST}", IMAGE)
     assert urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["imgURL"] == [IMAGE]
@@ -63,13 +55,14 @@ def test_a_hook_that_is_not_an_https_url_is_refused_without_echoing_it(hook):
     assert not hook or hook not in str(caught.value)
 
 
-def test_trigger_posts_the_hook_and_returns_the_deploy_id(server):
+def test_trigger_posts_the_hook_with_its_key_and_the_encoded_image_for_the_deploy_id(server):
     server.answer(200, json.dumps({"deploy": {"id": "dep-123"}}))
     assert trigger_deploy(f"{server.url}/deploy/srv-abc?key={HOOK_KEY}", IMAGE) == "dep-123"
     [(method, path)] = server.requests
-    assert method == "POST"
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
-    assert query == {"key": [HOOK_KEY], "imgURL": [IMAGE]}
+    parts = urllib.parse.urlsplit(path)
+    assert (method, parts.path) == ("POST", "/deploy/srv-abc")
+    assert urllib.parse.parse_qs(parts.query) == {"key": [HOOK_KEY], "imgURL": [IMAGE]}
+    assert "%40sha256%3A" in parts.query  # '@' and ':' are percent-encoded
 
 
 def test_a_refused_hook_fails_with_the_status_and_never_the_key(server):

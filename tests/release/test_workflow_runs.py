@@ -6,14 +6,12 @@ each job runs this commit's tooling from its own checkout. The repository's addr
 leads to the scratch remote (git's `insteadOf`), which serves any commit by its id, as GitHub
 does. `gh`, `docker`, `skopeo` and `ssh` are stand-ins on PATH that record their calls: `gh
 attestation verify` resolves the image through the registry and answers from the attestations
-the test stored (tests/release/attestations.py), `docker buildx imagetools inspect --raw`
-answers from the registry (tests/release/month_tools.py's), its `--format` with the digest the
-test says `latest` has (or, where it says none, the registry's, and `create` moves the tag
-there), `skopeo copy` copies an image directory the test made, and `ssh` lets a
-push through to the scratch remote's own `git receive-pack` only with the deploy key the test
-gave and GitHub's host key in the known hosts file. GitHub's own side (its REST API: the
-repository, the environment's rules, the tag rulesets, the SSH host keys, creating a ref), the
-registry and Render are a local server, or the registry a real one (Debian's docker-registry).
+the test stored (tests/release/attestations.py), `docker` and `skopeo` read and move the
+registry's images as tests/release/month_tools.py's do, and `ssh` lets a push through to the
+scratch remote's own `git receive-pack` only with the deploy key the test gave and GitHub's host
+key in the known hosts file. GitHub's own side (its REST API: the repository, the environment's
+rules, the tag rulesets, the SSH host keys, creating a ref) and Render are a local server; the
+registry a real one (Debian's docker-registry), holding v0.1.5's image and the run's build.
 """
 
 from __future__ import annotations
@@ -28,16 +26,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 import yaml
 
 from ci.audit import LOCK_FILES
-from cryptopredict.artifact.run import RUN, TrainingRun, write_run
+from cryptopredict.artifact.run import RUN, TrainingRun
 from tests.release.attestations import attest, certificate
-from tests.release.github_fork import FAKE_SSH, HOST_KEY, TAG_KEY, Fork
-from tests.release.month_build import scratch_remote
-from tests.release.oci_registry import layer
-from tests.release.osv import QUERY, Feed, advisory
+from tests.release.github_fork import FAKE_SSH, TAG_KEY, Fork
+from tests.release.month_build import ReleaseRunner, scratch_remote
+from tests.release.oci_registry import LocalRegistry
+from tests.release.osv import Feed, advisory
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
 from tools.release.registry import Registry
@@ -45,26 +44,22 @@ from tools.release.version import CREATED, RECORD_FORMAT, VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
-DIGEST = "sha256:" + "ab" * 32
 REPOSITORY = "octo/cryptopredict"
-SECRETS = {
-    "GITHUB_TOKEN": "ghs_scratch",  # git sends it to github.com only, never to a path
-    "ALPACA_API_KEY": "alpaca-key-0123456789",
-    "ALPACA_SECRET_KEY": "alpaca-secret-0123456789abcdef",
-    "DASK_SCHEDULER_ADDRESS": "tcp://scheduler.example.invalid:8786",
-    "RENDER_DEPLOY_HOOK_URL": "",  # the test's server, set per test
-    "RELEASE_TAG_KEY": TAG_KEY,  # a personal account's repository, set up as documented
-}
 LATER_JOBS = ["dispatch", "test", "image", "smoke", "scan", "attest", "tag", "publish", "deploy"]
 SIGSTORE_DOWN = "Error: Failed to get a signing certificate from Fulcio: HTTP 503"
-MANIFEST = f"/v2/octo/cryptopredict/manifests/{DIGEST}"
 VERSIONS = "/users/octo/packages/container/cryptopredict/versions"
-# The index `latest` names (the previous release, v0.1.5's), as the registry serves it, and
-# its digest.
-V015 = {VERSION: "0.1.5", CREATED: "2026-11-23T06:00:00Z"}  # its annotations
-LATEST_INDEX = json.dumps({"schemaVersion": 2, "manifests": [], "annotations": V015})
-LATEST = f"sha256:{hashlib.sha256(LATEST_INDEX.encode()).hexdigest()}"
+# The previous release, v0.1.5's image: its annotations and tags.
+V015 = {VERSION: "0.1.5", CREATED: "2026-11-23T06:00:00Z"}
 LATEST_TAGS = ["latest", "0.1.5", "0.1.5-20261123060000"]
+# What a build trained, as its image holds it (artifacts/run.json).
+TRAINED = msgspec.json.encode(
+    TrainingRun(
+        asked="btc-usd,eth-usd",
+        finished_at=datetime(2026, 11, 23, 6, 0, tzinfo=UTC),
+        model_version="0.2.0-20261123060000",
+        trained=("btc-usd", "eth-usd"),
+    )
+)
 
 FAKE_GH = """#!/usr/bin/env bash
 echo "gh $*" >>"$FAKE_LOG"
@@ -75,13 +70,9 @@ if [ "$1 $3" = "api --jq" ]; then echo "$FAKE_WORKFLOW_STATE"; exit 0; fi
 """
 FAKE_DOCKER = """#!/usr/bin/env bash
 echo "docker $*" >>"$FAKE_LOG"
-case "$1" in
-    create) echo "container-1" ;;
-    cp) cp "$FAKE_RUN" "${@: -1}" ;;  # the image's artifacts/run.json
-esac
 case "$*" in
     # The base's mirror in the repository's package: there unless FAKE_NO_MIRROR.
-    *"imagetools inspect ghcr.io/"*/base@*) [ -z "${FAKE_NO_MIRROR:-}" ] || exit 1 ;;
+    *"imagetools inspect ghcr.io/"*/base@*) [ -z "${FAKE_NO_MIRROR:-}" ]; exit ;;
     # Docker Hub refusing an anonymous client as many times as the file FAKE_HUB_429 says.
     *"imagetools create"*" docker.io/"*)
         left=$(cat "${FAKE_HUB_429:-/dev/null}" 2>/dev/null || true)
@@ -90,23 +81,22 @@ case "$*" in
             echo "ERROR: unexpected status from HEAD request to https://registry-1.docker.io/v2/" \
                 "library/python/manifests/sha256:45: 429 Too Many Requests" >&2
             exit 1
-        fi ;;
-    "buildx imagetools "*) exec python3 -m tests.release.month_tools docker "$@" ;;
+        fi
+        exit 0 ;;
 esac
-exit 0
+exec python3 -m tests.release.month_tools docker "$@"
 """
-FAKE_SKOPEO = """#!/usr/bin/env bash
+SKOPEO = """#!/usr/bin/env bash
 echo "skopeo $*" >>"$FAKE_LOG"
-target=${@: -1}
-mkdir -p "${target#oci:}"
-cp -r "$FAKE_IMAGE"/. "${target#oci:}"
+exec python3 -m tests.release.month_tools skopeo "$@"
 """
 
 
 class Release:
-    """The scratch remote (v0.1.5 released at b, main at c), the stand-ins and the runner."""
+    """The scratch remote (v0.1.5 released at b, main at c), a real registry holding v0.1.5's
+    image and this run's build, the stand-ins and the runner."""
 
-    def __init__(self, tmp: Path, server) -> None:
+    def __init__(self, tmp: Path, server, registry: LocalRegistry) -> None:
         self.tmp = tmp
         self.server = server
         self.remote = scratch_remote(tmp / "remote", credential="")
@@ -116,79 +106,59 @@ class Release:
         self.remote.checkout(self.b)
         self.branch = self.remote.commit("a branch's work, never merged")
         self.remote.checkout(self.c)
-        self.log = tmp / "calls.log"
-        self.log.touch()
-        self.image = tmp / "pushed-image"
-        (self.image / "blobs" / "sha256").mkdir(parents=True)
-        self.push_layer({"app/api.py": b"print('serving')\n"})
-        (tmp / "jobs").mkdir()
-        (tmp / "image-artifacts").mkdir()
-        write_run(
-            tmp / "image-artifacts",
-            TrainingRun(
-                asked="btc-usd,eth-usd",
-                finished_at=datetime(2026, 11, 23, 6, 0, tzinfo=UTC),
-                model_version="0.2.0-20261123060000",
-                trained=("btc-usd", "eth-usd"),
-                failed=(),
-                ranking=None,
-            ),
-        )
-        self.secrets = dict(SECRETS, RENDER_DEPLOY_HOOK_URL=f"{server.url}/deploy/srv-1?key=k")
         # GitHub's side set up as docs/release.md says, and a public package.
         self.fork = Fork.set_up(job_token=True, host=server.url.removeprefix("http://"))
-        server.route(MANIFEST, 200, "{}")
         self.released("success")  # the run on the tag a run on main starts, and waits for
-        # The previous release, in the registry and attested by v0.1.5's run.
-        for tag in [*LATEST_TAGS, LATEST]:
-            server.route(f"/v2/octo/cryptopredict/manifests/{tag}", 200, LATEST_INDEX)
-        server.route("/v2/octo/cryptopredict/tags/list", 200, json.dumps({"tags": LATEST_TAGS}))
         # The package's versions, as the retention job lists them: none to delete.
         server.route(VERSIONS, 200, "[]")
         # The repository's issues, where the runs say what needs the owner; OSV's feed, which
         # the audit asks.
         self.issues, self.feed = self.fork.issues, Feed()
         server.handler = lambda *asked: self.fork.handle(*asked) or self.feed.handle(*asked)
-        self.attestations = tmp / "attestations"
-        attest(self.attestations, LATEST, certificate(REPOSITORY, "refs/tags/v0.1.5"))
-        self.runner = Runner(
-            WORKFLOW,
-            self.remote,
-            tmp / "jobs",
-            tools={"gh": FAKE_GH, "docker": FAKE_DOCKER, "skopeo": FAKE_SKOPEO, "ssh": FAKE_SSH},
-            python_path=ROOT,
-            variables={"RENDER_SERVICE_URL": server.url},
-            secrets=self.secrets,
-            environ={
-                "FAKE_LOG": str(self.log),
-                "FAKE_REMOTE": str(self.remote.path),
-                "FAKE_LATEST": DIGEST,
-                "FAKE_IMAGE": str(self.image),
-                "FAKE_RUN": str(tmp / "image-artifacts" / RUN),
-                "FAKE_TAG_KEY": TAG_KEY,
-                "FAKE_HOST_KEY": HOST_KEY,
-                "FAKE_ATTESTATIONS": str(self.attestations),
-                "GITHUB_API_URL": server.url,
-                "RELEASE_REGISTRY_URL": server.url,  # where ghcr.io leads, for the tooling
-                "FAKE_REGISTRY_URL": server.url,  # and for gh
-                "RELEASE_RETRY_DELAYS": "0 0",  # a transient failure tried again at once
-                "PIP_AUDIT_VULNERABILITY_SERVICE": "osv",
-                "PIP_AUDIT_OSV_URL": f"{server.url}{QUERY}",
-                "PIP_AUDIT_CACHE_DIR": str(tmp / "pip-audit"),
-            },
-            action_outputs={"build": {"digest": DIGEST}},
-        )
+        tools = {"gh": FAKE_GH, "docker": FAKE_DOCKER, "skopeo": SKOPEO, "ssh": FAKE_SSH}
+        self.runner = ReleaseRunner(self.remote, tmp, tools, server.url, registry.url)
+        self.attestations = self.runner.attestations
+        self.runner.environ |= {
+            "RELEASE_RETRY_DELAYS": "0 0",  # a transient failure tried again at once
+            "PIP_AUDIT_CACHE_DIR": str(tmp / "pip-audit"),
+        }
         # The catch-all, which asks the service and GitHub after every run, has its own tests
         # (tests/release/test_say.py, the month's); here it would take the answers scripted.
         del self.runner.workflow["jobs"]["production"]
+        self.use(registry)
+        # The previous release, attested by v0.1.5's run.
+        self.v015 = registry.push(REPOSITORY, LATEST_TAGS, annotations=V015)
+        attest(self.attestations, self.v015, certificate(REPOSITORY, "refs/tags/v0.1.5"))
+
+    def use(self, registry: LocalRegistry) -> None:
+        """Where ghcr.io leads, for the tooling and for gh, docker and skopeo: `registry`, this
+        run's build pushed into it."""
+        self.registry = registry
+        for name in ("RELEASE_REGISTRY_URL", "FAKE_REGISTRY_URL"):
+            self.runner.environ[name] = registry.url
+        self.digest = self.build()
+
+    def build(
+        self, outputs: dict[str, str] | None = None, *tags: str, files: dict | None = None
+    ) -> str:
+        """What the image and attest jobs leave for a release run's `outputs`: its index (the
+        app and what it trained, and `files`) pushed by digest (or under `tags`, as publish
+        leaves it), annotated as the build annotates it, attested by a run on main."""
+        annotations = {VERSION: outputs["version"], CREATED: outputs["created"]} if outputs else {}
+        files = {
+            "app/api.py": b"print('serving')\n",
+            f"app/artifacts/{RUN}": TRAINED,
+            **(files or {}),
+        }
+        digest = self.registry.push(REPOSITORY, list(tags), annotations=annotations, files=files)
+        attest(self.attestations, digest, certificate(REPOSITORY, "refs/heads/main"))
+        if not tags:  # this run's build; a published image is an earlier run's
+            self.runner.action_outputs["build"] = {"digest": digest}
+        return digest
 
     def released(self, conclusion: str, failed: str = "") -> None:
         """The run on the tag (77) as GitHub shows it: concluded, its job `failed` failing."""
         self.fork.ran(77, conclusion, [(failed, "failure", [SIGSTORE_DOWN])] if failed else [])
-
-    def push_layer(self, files: dict[str, bytes]) -> None:
-        blob = layer(files)
-        (self.image / "blobs" / "sha256" / f"{len(list(self.image.rglob('*')))}").write_bytes(blob)
 
     def push(self, message: str) -> str:
         """A commit pushed to main."""
@@ -204,7 +174,7 @@ class Release:
         return tag_event(tag, commit)
 
     def calls(self) -> list[str]:
-        return self.log.read_text().splitlines()
+        return self.runner.log.read_text().splitlines()
 
     def answer_render(self, model_version: str) -> None:
         """Render's answers: the deploy hook's, then /healthz reporting `model_version`."""
@@ -217,8 +187,8 @@ class Release:
 
 
 @pytest.fixture
-def release(tmp_path, server) -> Release:
-    return Release(tmp_path, server)
+def release(tmp_path, server, registry_of_its_own) -> Release:
+    return Release(tmp_path, server, registry_of_its_own)
 
 
 def push_event(commit: str, message: str = "") -> Event:
@@ -327,7 +297,7 @@ def rebuilt(release: Release, event: Event) -> tuple[WorkflowRun, dict[str, str]
     tags = ["latest", outputs["version"], outputs["build-tag"]]
     listed = {
         "id": 1,
-        "name": DIGEST,
+        "name": release.digest,
         "created_at": "2026-11-29T12:00:00Z",
         "metadata": {"package_type": "container", "container": {"tags": tags}},
     }
@@ -353,9 +323,7 @@ def test_a_run_on_the_tag_is_built_scanned_attested_published_and_deployed(relea
     assert scan < creates[0], "scanned before any image tag moves"
     moved = [calls[i].split("--tag=")[1].split()[0].rpartition(":")[2] for i in creates]
     assert moved == [outputs["build-tag"], "0.1.6", "latest"], "a tag at a time, latest last"
-    requests = release.server.requests
-    assert ("GET", MANIFEST) in requests, "asked as Render would pull, before the hook"
-    assert requests.index(("GET", MANIFEST)) < requests.index(release.hook_calls()[0])
+    assert release.hook_calls()
     secrets = {(job, secret) for job, _, secret in run.secrets_read()}
     assert ("image", "ALPACA_SECRET_KEY") in secrets
     assert ("deploy", "RENDER_DEPLOY_HOOK_URL") in secrets
@@ -395,7 +363,7 @@ def test_sigstore_failing_twice_is_tried_again_within_the_attest_job(release):
 
 @pytest.mark.slow  # a whole run: dozens of git and Python processes
 def test_a_secret_in_the_pushed_image_stops_the_release_before_latest_moves(release):
-    release.push_layer({"app/settings.py": b"KEY = 'alpaca-secret-0123456789abcdef'\n"})
+    release.build(files={"app/settings.py": b"KEY = 'alpaca-secret-0123456789abcdef'\n"})
     run, _ = rebuilt(release, release.tagged("Add a pair"))
     assert run.result("scan") == "failure"
     output = run.failure().output
@@ -563,14 +531,20 @@ def test_a_deploy_key_github_does_not_know_is_named(release):
 def test_a_private_package_fails_the_deploy_within_a_minute_naming_its_visibility(release):
     """Bar 3: GHCR answers an anonymous manifest request with 401 and a bearer challenge whose
     token service refuses a token: the package is private, and Render could not pull it."""
+    release.runner.environ["RELEASE_REGISTRY_URL"] = release.server.url
+    manifest = f"/v2/octo/cryptopredict/manifests/{release.digest}"
     release.server.route(
-        MANIFEST, 401, '{"errors":[{"code":"UNAUTHORIZED"}]}', release.server.challenge()
+        manifest, 401, '{"errors":[{"code":"UNAUTHORIZED"}]}', release.server.challenge()
     )
     release.server.route("/token", 403, '{"errors":[{"code":"DENIED"}]}')
     event = release.tagged("Add a pair")
     version = release.runner.run(event, only=["version"]).jobs["version"].outputs
     release.answer_render(version["build-tag"])
-    done = {"version": version, "image": {"digest": DIGEST}, "publish": {"published": "true"}}
+    done = {
+        "version": version,
+        "image": {"digest": release.digest},
+        "publish": {"published": "true"},
+    }
     started = time.monotonic()
     run = release.runner.run(event, reuse=done, only=["deploy"])
     took = time.monotonic() - started
@@ -582,7 +556,6 @@ def test_a_private_package_fails_the_deploy_within_a_minute_naming_its_visibilit
     [after] = [s for s in run.jobs["deploy"].steps if s.name.startswith("Say that production")]
     assert after.outcome == "success"
     assert "latest is ahead of production" in after.output
-    assert ("GET", release.server.token_path) in release.server.requests, "a public one's token"
 
 
 def image_job(release: Release, event: Event) -> WorkflowRun:
@@ -613,34 +586,19 @@ def build_args(run: WorkflowRun) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if line)
 
 
-@pytest.fixture
-def registry(release, registry_of_its_own):
-    """The version job asks a real registry of its own, holding `octo/cryptopredict`'s images."""
-    release.runner.environ["RELEASE_REGISTRY_URL"] = registry_of_its_own.url
-    release.runner.environ["FAKE_REGISTRY_URL"] = registry_of_its_own.url
-    return registry_of_its_own
-
-
 def version_job(release: Release, event: Event) -> WorkflowRun:
     return release.runner.run(event, only=["version"])
 
 
-def fork_of(release: Release, parent: str, tags: dict[str, str]) -> None:
-    """GitHub's API says the repository is a fork of `parent`, which holds `tags` (name: commit)."""
-    release.fork.about = {"fork": True, "parent": {"full_name": parent}}
-    for tag, commit in tags.items():
-        ref = {"ref": f"refs/tags/{tag}", "object": {"sha": commit, "type": "commit"}}
-        release.server.route(f"/repos/{parent}/git/ref/tags/{tag}", 200, json.dumps(ref))
-
-
 @pytest.mark.slow
-def test_an_empty_registry_over_the_repositorys_own_tags_starts_anew_only_when_asked(
-    release, registry
-):
+def test_an_empty_registry_over_the_repositorys_own_tags_starts_anew_only_when_asked(release):
     """Issue 76: v0.1.5 is this repository's own release (it is no fork), yet the registry holds
     no image: a deleted package or a renamed repository. The record restarts only when the
-    run's input start-anew says why; else the version job stops, naming that input. A fork
-    carrying upstream's tags (its parent holds them on the same commits) releases its first."""
+    run's input start-anew says why, in one line whatever it holds (a build argument among
+    others); else the version job stops, naming that input. Whose release tags count as the
+    repository's own (a fork's parent's on the same commits do not): test_setup's tags test,
+    the same rule (tools/release/previous.py's restart_refused)."""
+    release.registry.delete(REPOSITORY, release.v015)
     event = release.tagged("Add a pair")
     refused = release.runner.run(event)
     only_version_ran(refused)
@@ -649,36 +607,14 @@ def test_an_empty_registry_over_the_repositorys_own_tags_starts_anew_only_when_a
     assert "octo/cryptopredict's own release tags exist (the newest v0.1.5" in said
     assert "the input start-anew saying why" in said
     assert refused.secrets_read() == []
-    # A fork whose parent holds v0.1.5 on another commit: still this repository's own.
-    fork_of(release, "upstream/cryptopredict", {"v0.1.5": release.c})
-    assert version_job(release, event).result("version") == "failure"
-    # On the same commit, upstream's release (bar 1): the fork's first starts its own record.
-    fork_of(release, "upstream/cryptopredict", {"v0.1.5": release.b})
-    outputs = version_job(release, event).jobs["version"].outputs
-    assert "the first release of ghcr.io/octo/cryptopredict" in outputs["record-start"]
-    assert "holds no release image" in outputs["record-start"]
-    built = release.runner.run(event, reuse={"version": outputs, "test": {}}, only=["image"])
+    why = "the package was deleted\nPREVIOUS_IMAGE=ghcr.io/mallory/x@sha256:0"
+    anew = Event(event.name, event.ref, event.sha, {"inputs": {"start-anew": why}})
+    outputs = version_job(release, anew).jobs["version"].outputs
+    assert (outputs["previous"], outputs["record-start"]) == ("", " ".join(why.split()))
+    built = release.runner.run(anew, reuse={"version": outputs, "test": {}}, only=["image"])
     args = build_args(built)
     assert (args["PREVIOUS_IMAGE"], args["TRACK_RECORD_AFRESH"]) == ("", outputs["record-start"])
     assert "cryptopredict.extends=none\n" in labels(built)
-    why = "the package was deleted"
-    anew = Event(
-        "workflow_dispatch", "refs/tags/v0.1.5", release.b, {"inputs": {"start-anew": why}}
-    )
-    outputs = version_job(release, anew).jobs["version"].outputs
-    assert (outputs["previous"], outputs["record-start"]) == ("", why)
-
-
-def build_into(release: Release, registry, outputs: dict[str, str], *tags: str) -> str:
-    """What the image and attest jobs leave for a release run's `outputs`: its index pushed by
-    digest (or under `tags`, as publish leaves it), annotated as the build annotates it,
-    attested by a run on main."""
-    annotations = {VERSION: outputs["version"], CREATED: outputs["created"]}
-    digest = registry.push(REPOSITORY, list(tags), annotations=annotations)
-    attest(release.attestations, digest, certificate(REPOSITORY, "refs/heads/main"))
-    if not tags:  # this run's build; a published image is an earlier run's
-        release.runner.action_outputs["build"] = {"digest": digest}
-    return digest
 
 
 @pytest.mark.slow  # two whole runs: dozens of git and Python processes
@@ -686,8 +622,7 @@ def test_a_private_packages_second_release_extends_the_first_verified(release, p
     """Issue 76, bar 2: GHCR packages are private when created; a fork set up without Render
     releases on one. Both releases read the registry as the job's token can (the version job
     logs in before gh resolves the image), and the second extends the first, verified."""
-    for name in ("RELEASE_REGISTRY_URL", "FAKE_REGISTRY_URL"):
-        release.runner.environ[name] = private_registry.url
+    release.use(private_registry)
     release.runner.variables["RENDER_SERVICE_URL"] = ""  # Render off: nothing pulls anonymously
     v015 = private_registry.push(REPOSITORY, LATEST_TAGS)
     attest(release.attestations, v015, certificate(REPOSITORY, "refs/tags/v0.1.5"))
@@ -697,7 +632,7 @@ def test_a_private_packages_second_release_extends_the_first_verified(release, p
         ("image", "attest", "publish"), "success"
     )
     tags = (outputs["build-tag"], outputs["version"], "latest")  # as publish leaves them
-    v020 = build_into(release, private_registry, outputs, *tags)
+    v020 = release.build(outputs, *tags)
     second_event = release.tagged("Add another pair", "v0.1.7")
     second, outputs = rebuilt(release, second_event)
     # The digest the registry named `latest` when the version job ran, in the build's
@@ -738,7 +673,11 @@ DEPLOY = "Deploy the pushed digest on Render and wait for it"
 def test_a_deploy_cut_at_its_limit_says_production_was_not_updated(release):
     event = release.tagged("Add a pair")
     outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
-    done = {"version": outputs, "image": {"digest": DIGEST}, "publish": {"published": "true"}}
+    done = {
+        "version": outputs,
+        "image": {"digest": release.digest},
+        "publish": {"published": "true"},
+    }
     run = release.runner.run(event, reuse=done, only=["deploy"], time_out={"deploy": DEPLOY})
     assert run.result("deploy") == "cancelled"
     assert [step.outcome for step in run.jobs["deploy"].steps if step.name == DEPLOY] == [
@@ -753,30 +692,28 @@ def test_a_deploy_cut_at_its_limit_says_production_was_not_updated(release):
 CUT = "Point X.Y.Z at the tested digest"
 
 
-def tags_of(registry, *tags: str) -> list[str]:
+def tags_of(release: Release, *tags: str) -> list[str]:
     """The digests the registry's `tags` name ("" for a tag it does not hold)."""
-    answers = [Registry(registry.url, REPOSITORY).get(f"manifests/{tag}") for tag in tags]
+    registry = Registry(release.registry.url, REPOSITORY)
+    answers = [registry.get(f"manifests/{tag}") for tag in tags]
     return [f"sha256:{hashlib.sha256(a.body).hexdigest()}" * (a.status == 200) for a in answers]
 
 
 @pytest.mark.slow  # two whole runs: dozens of git and Python processes
-def test_a_publish_cut_short_after_one_tag_moved_is_repaired_by_the_next_run(release, registry):
+def test_a_publish_cut_short_after_one_tag_moved_is_repaired_by_the_next_run(release):
     """A publish cancelled at its limit after the stamped tag moved (publish moves it first and
     `latest` last) leaves `latest` on v0.1.5's image; the next run (the schedule's rebuild of
     the tag) extends the newest verified release image, says so in its summary, and its publish
     moves every tag on."""
     release.runner.variables["RENDER_SERVICE_URL"] = ""
-    release.runner.environ["FAKE_LATEST"] = ""  # docker's tags are the registry's
-    v015 = registry.push(REPOSITORY, LATEST_TAGS, annotations=V015)
-    attest(release.attestations, v015, certificate(REPOSITORY, "refs/tags/v0.1.5"))
     event = release.tagged("Add a pair")
     outputs = version_job(release, event).jobs["version"].outputs
-    cut = build_into(release, registry, outputs)
+    cut = release.build(outputs)
     built_x = {"version": outputs, "test": {}, "smoke": {}}
     first = release.runner.run(event, reuse=built_x, time_out={"publish": CUT})
     assert first.result("publish") == "cancelled"
     stamp, version = outputs["build-tag"], outputs["version"]
-    assert tags_of(registry, stamp, version, "latest") == [cut, "", v015], "one tag moved"
+    assert tags_of(release, stamp, version, "latest") == [cut, "", release.v015], "one moved"
     # The next cycle: the schedule rebuilds the newest tag.
     planned = version_job(release, event)
     assert planned.result("version") == "success", planned.failure().output
@@ -784,12 +721,12 @@ def test_a_publish_cut_short_after_one_tag_moved_is_repaired_by_the_next_run(rel
     assert outputs["previous"] == f"ghcr.io/{REPOSITORY}@{cut}"
     summary = max((release.tmp / "jobs").glob("version-*.summary"), key=lambda f: f.stat().st_mtime)
     said = " ".join(summary.read_text().split())
-    assert f"latest still names {v015}, an older release (0.1.5-20261123060000)" in said
+    assert f"latest still names {release.v015}, an older release (0.1.5-20261123060000)" in said
     assert f"ghcr.io/{REPOSITORY}@{cut} is verified" in said
-    new = build_into(release, registry, outputs)
+    new = release.build(outputs)
     second = release.runner.run(event, reuse={"version": outputs, "test": {}, "smoke": {}})
     assert second.result("publish") == "success", second.failure().output
-    assert tags_of(registry, outputs["build-tag"], outputs["version"], "latest") == [new] * 3
+    assert tags_of(release, outputs["build-tag"], outputs["version"], "latest") == [new] * 3
     assert build_args(second)["PREVIOUS_IMAGE"] == f"ghcr.io/{REPOSITORY}@{cut}"
 
 
@@ -802,12 +739,12 @@ READS = (1, 2)
 
 
 @pytest.mark.slow  # a copy of the package in the scratch remote
-def test_a_revert_across_record_format_3_is_refused_in_the_version_job(release, registry):
+def test_a_revert_across_record_format_3_is_refused_in_the_version_job(release):
     """A revert to code from before track record format 3 (format 3 reverted),
     over a release image whose record is format 3: its build would fail reading it, every
     release would, in the image job. The version job refuses it in its first minute, naming the
     input start-anew, before any secret is read."""
-    v015 = registry.push(REPOSITORY, LATEST_TAGS, annotations={**V015, RECORD_FORMAT: "3"})
+    v015 = release.registry.push(REPOSITORY, LATEST_TAGS, annotations={**V015, RECORD_FORMAT: "3"})
     attest(release.attestations, v015, certificate(REPOSITORY, "refs/tags/v0.1.5"))
     release.remote.checkout(release.c)
     ignore = shutil.ignore_patterns("__pycache__", "static", "vendor", "templates")
