@@ -34,10 +34,10 @@ def version(until: str) -> str:
     return f"2026.{int(until[5:7])}.{int(until[8:10])}-{until[11:13]}h"
 
 
-def trained_releases() -> list[Path]:
-    """The five models' artifact directories, oldest first, training those not cached."""
+def trained_releases(count: int = len(UNTIL)) -> list[Path]:
+    """The first `count` models' artifact directories, oldest first, training those not cached."""
     releases: list[Path] = []
-    for until in UNTIL:
+    for until in UNTIL[:count]:
         releases.append(
             trained_artifacts(
                 cache=CACHE / until.replace(":", ""),

@@ -21,6 +21,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from filelock import FileLock
+
 from cryptopredict.config import SECTIONS, variables
 
 ROOT = Path(__file__).parents[2]
@@ -81,45 +83,46 @@ def trained_artifacts(
 ) -> Path:
     """The artifact directory of the real model (trained by `command`, `train.py --all` on the
     embedded data by default, with the product's settings but `settings`; each command its own
-    `cache`), training it unless the cache holds it."""
-    artifacts = artifacts_dir(root, cache, command, settings)
-    done = artifacts.parent
-    key = done.name
-    if (done / "complete").exists():
-        print(f"e2e: reusing the training cached under {done} (code and data unchanged)")
+    `cache`), training it unless the cache holds it: once, while other workers asking wait."""
+    with FileLock(cache.with_name(f"{cache.name}.lock")):
+        artifacts = artifacts_dir(root, cache, command, settings)
+        done = artifacts.parent
+        key = done.name
+        if (done / "complete").exists():
+            print(f"e2e: reusing the training cached under {done} (code and data unchanged)")
+            return artifacts
+        print(f"e2e: {' '.join(command)} into {artifacts}", flush=True)
+        work = cache / f"{key}.partial"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        env = {name: value for name, value in os.environ.items() if name not in SETTINGS_ENV}
+        env.update(settings or {})
+        env["CRYPTOPREDICT_CACHE"] = str(work / "history")
+        started = time.monotonic()
+        with (work / "train.log").open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, *command, "--out", str(work / "artifacts")],
+                cwd=root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            assert process.stdout is not None
+            for line in process.stdout:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+                log.write(line)
+        if process.wait() != 0:
+            raise RuntimeError(f"training failed (exit {process.returncode}); see {work}/train.log")
+        seconds = time.monotonic() - started
+        (work / "complete").write_text(f"{seconds:.0f} s\n")
+        for old in cache.iterdir():
+            if old.name != work.name:
+                shutil.rmtree(old, ignore_errors=True)
+        work.rename(done)
+        print(f"e2e: trained in {seconds:.0f} s")
         return artifacts
-    print(f"e2e: {' '.join(command)} into {artifacts}", flush=True)
-    work = cache / f"{key}.partial"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    env = {name: value for name, value in os.environ.items() if name not in SETTINGS_ENV}
-    env.update(settings or {})
-    env["CRYPTOPREDICT_CACHE"] = str(work / "history")
-    started = time.monotonic()
-    with (work / "train.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, *command, "--out", str(work / "artifacts")],
-            cwd=root,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert process.stdout is not None
-        for line in process.stdout:
-            sys.stdout.write(line)
-            sys.stdout.flush()
-            log.write(line)
-    if process.wait() != 0:
-        raise RuntimeError(f"training failed (exit {process.returncode}); see {work}/train.log")
-    seconds = time.monotonic() - started
-    (work / "complete").write_text(f"{seconds:.0f} s\n")
-    for old in cache.iterdir():
-        if old.name != work.name:
-            shutil.rmtree(old, ignore_errors=True)
-    work.rename(done)
-    print(f"e2e: trained in {seconds:.0f} s")
-    return artifacts
 
 
 if __name__ == "__main__":
