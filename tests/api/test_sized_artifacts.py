@@ -103,10 +103,11 @@ def test_the_hourly_range_is_the_same_but_the_older_hindcast_s_values(clients, f
 
 
 def test_every_point_keeps_its_data_until_lead_and_actual(clients, facts):
-    """What an answer had seen, and the price then, are exact everywhere; `/bitcoin` and
-    `/forecast/btc-usd` alike."""
+    """What an answer had seen, and the price then, are exact everywhere (every 7.5 hours of the
+    history, 3 days of the forecast); `/bitcoin` and `/forecast/btc-usd` alike."""
     recent = facts.last_bar - KEPT_DAYS * DAY + HOUR
-    for instant in range(facts.first, facts.grid_end, 7 * HOUR + 1800):
+    forecast = range(facts.data_end, facts.grid_end, 3 * DAY + 1800)
+    for instant in [*range(facts.first, facts.data_end, 7 * HOUR + 1800), *forecast]:
         for route in ("/bitcoin", "/forecast/btc-usd"):
             before, after = both(clients, f"{route}?date={iso_utc(instant)}&level=80")
             if instant > recent:
