@@ -20,6 +20,7 @@ import pytest
 
 from cryptopredict.api.app import create_app
 from cryptopredict.api.reloading import Reloading
+from cryptopredict.api.serving.catalog import SWAPPED_IN
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.run import PairFailure, TrainingRun, write_run
 from cryptopredict.artifact.store import open_artifacts
@@ -243,7 +244,8 @@ def test_a_pair_written_but_not_yet_served_answers_503_not_404(
     copy, artifact_dir, tmp_path, status
 ):
     """Issue 84 bar 1: between the run saying BTC/USD is done (or ending, its status file gone)
-    and the server's next look at the index, /bitcoin is still coming, not unknown."""
+    and the server's next look at the index, /bitcoin is still coming, not unknown; and while the
+    run lasts, /healthz lists it as training (it said none left: issue 47 bar 1)."""
     shutil.rmtree(copy / "btc-usd")
     index_artifacts(copy)
     client = _client(copy, tmp_path)  # serves ETH/USD alone
@@ -256,6 +258,9 @@ def test_a_pair_written_but_not_yet_served_answers_503_not_404(
     assert answer.get_json()["error"] == "still_training"
     assert "its model is written, and served within seconds" in answer.get_json()["detail"]
     assert client.get("/forecast/nosuch-usd?date=2026-08-01").status_code == 404
+    training = client.get("/healthz").get_json()["training"]
+    coming = [{"asset": "btc-usd", "state": "running", "step": SWAPPED_IN, "eta_seconds": None}]
+    assert (training and training["pairs"]) == (coming if status else None)
 
 
 def test_the_application_is_built_again_when_the_index_changes(copy):

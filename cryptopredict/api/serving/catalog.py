@@ -11,11 +11,13 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+
+import msgspec
 
 from cryptopredict.api.errors import StillTrainingError, UnavailableAssetError, UnknownAssetError
 from cryptopredict.api.serving.candles import CandleSource, StoredCandles
@@ -33,6 +35,7 @@ from cryptopredict.candles import Interval
 from cryptopredict.utc import iso_utc
 
 log = logging.getLogger(__name__)
+SWAPPED_IN = "its model is written, and served within seconds"
 
 NAMED = 10  # at most this many slugs in the detail of an unknown asset
 ACTIVE = 4  # artifacts that keep their memory, the most recently used
@@ -161,6 +164,9 @@ class Catalog:
         failure = self.store.failures.get(slug)
         if failure is not None:
             raise UnavailableAssetError(unavailable(slug, failure, self.store))
+        if self._written(slug):
+            said = f"{slug} is still training ({SWAPPED_IN}); ask again in {JOINING_SECONDS} s"
+            raise StillTrainingError(said, retry_after=JOINING_SECONDS)
         running = self.training()
         pairs = running.pairs if running else []
         pair = next((pair for pair in pairs if pair.asset == slug), None)
@@ -171,12 +177,6 @@ class Catalog:
                 f"{RETRY_SECONDS} s (`/healthz` shows every pair's progress)"
             )
             raise StillTrainingError(said, retry_after=RETRY_SECONDS)
-        if self._written(slug):
-            said = (
-                f"{slug} is still training (its model is written, and served within seconds); "
-                f"ask again in {JOINING_SECONDS} s"
-            )
-            raise StillTrainingError(said, retry_after=JOINING_SECONDS)
         raise UnknownAssetError(self._unknown(name, slug))
 
     def used(self, served: CatalogEntry) -> None:
@@ -191,7 +191,7 @@ class Catalog:
                 idle._opened.artifact.release()  # opened: it was used
 
     def training(self) -> TrainingProgress | None:
-        return training_progress(self.store.model_dir)
+        return training_progress(self.store.model_dir, {*self._assets, *self.store.failures})
 
     def _written(self, slug: str) -> bool:
         """Whether `slug`'s artifact is written (in the index, and there), to be served next."""
@@ -284,10 +284,23 @@ def unavailable(slug: str, problem: str, store: ArtifactStore) -> str:
     return f"the {slug} artifact cannot be served: {problem}. The other assets are served"
 
 
-def training_progress(model_dir: Path | None) -> TrainingProgress | None:
-    """The run training into the model directory, while it has a pair unfinished."""
+def training_progress(
+    model_dir: Path | None, served: Container[str] = ()
+) -> TrainingProgress | None:
+    """The run training into the model directory, while it has a pair unfinished, or done and
+    not yet among those `served` (the server swaps it in within a second)."""
     status = read_status(model_dir) if model_dir else None
-    if status is None or all(pair.state == "done" for pair in status.pairs):
+    coming = (
+        ()
+        if status is None
+        else status.unfinished()
+        + tuple(
+            msgspec.structs.replace(pair, state="running", step=SWAPPED_IN)
+            for pair in status.ended("done")
+            if pair.asset not in served
+        )
+    )
+    if status is None or not coming:
         return None
     return TrainingProgress(
         updated_at=iso_utc(int(status.updated_at.timestamp())),
@@ -299,7 +312,7 @@ def training_progress(model_dir: Path | None) -> TrainingProgress | None:
                 step=pair.step,
                 eta_seconds=_seconds(pair.eta_seconds, status.updated_at),
             )
-            for pair in status.unfinished()
+            for pair in coming
         ],
         failed=[
             PairFailure(asset=pair.asset, reason=pair.why or "not said")
