@@ -169,12 +169,7 @@ def conditional(rows: pd.DataFrame, horizon: pd.Timedelta, times: Times) -> dict
     out: dict[str, object] = {}
     tests, trends = {}, {}
     for name in ("width", "ratio"):
-        which = _fifths(rows, name)
-        members = [(which == q).astype(float) for q in range(FIFTHS)]
-        out[f"coverage_80_by_{name}_fifth"] = [
-            _cell(times.ratio(held * member, member), level, times.windows(horizon, member))
-            for member in members
-        ]
+        members, out[f"coverage_80_by_{name}_fifth"] = _by_fifth(rows, name, horizon, times)
         errors, influence = times.cells(held, members, level)
         tests[f"{name}_fifth"] = asdict(shared_times(errors, influence, times.steps, times.lags))
         trends[f"{name}_fifth"] = asdict(trend(errors, influence, times.steps, times.lags))
@@ -206,7 +201,7 @@ def where_wide(rows: pd.DataFrame) -> dict:
     fifth of width (each pair's, pooled) and in every pair, each cell's distance from 80% in
     standard errors, and whether every one is within `WIDE_Z`."""
     rows, hour, level = rows[rows["horizon"] == "1h"], pd.Timedelta(hours=1), DEFAULT_LEVEL / 100
-    fifths = conditional(rows, hour, Times(rows, hour))["coverage_80_by_width_fifth"]
+    _, fifths = _by_fifth(rows, "width", hour, Times(rows, hour))
     pairs = {}
     for name, group in rows.groupby("pair"):
         times = Times(group, hour)
@@ -226,6 +221,18 @@ def _fifths(rows: pd.DataFrame, column: str) -> np.ndarray:
     rank = values.rank(method="first", na_option="bottom").to_numpy() - 1
     size = values.transform("size").to_numpy() if "pair" in rows else len(rows)
     return np.minimum((rank / np.maximum(size, 1) * FIFTHS).astype(int), FIFTHS - 1)
+
+
+def _by_fifth(
+    rows: pd.DataFrame, name: str, horizon: pd.Timedelta, times: Times
+) -> tuple[list[np.ndarray], list[dict]]:
+    """Each fifth by `name` (each pair's rows' own, `_fifths`) as 0/1 weights of the rows, and
+    its cell of the 80% band's coverage."""
+    which, held = _fifths(rows, name), rows["held_80"].to_numpy()
+    members = [(which == q).astype(float) for q in range(FIFTHS)]
+    level = DEFAULT_LEVEL / 100
+    cells = [_cell(times.ratio(held * m, m), level, times.windows(horizon, m)) for m in members]
+    return members, cells
 
 
 def _cell(found: MeanSE, level: float, windows: int, *, too_few: bool = False) -> dict:
