@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 
-def imported_modules(path: Path) -> set[str]:
+@functools.cache  # the package's files, read once for every chain of imports followed
+def imported_modules(path: Path) -> frozenset[str]:
     """The absolute imports of `path`: `import a.b` and `from a.b import c` give `a.b`."""
     modules = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -14,4 +16,4 @@ def imported_modules(path: Path) -> set[str]:
             modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             modules.add(node.module)
-    return modules
+    return frozenset(modules)
