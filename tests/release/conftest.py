@@ -28,7 +28,6 @@ class FakeServer:
     answers: list[Answer] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     routes: dict[str, Answer] = field(default_factory=dict)
-    bodies: list[bytes] = field(default_factory=list)
     # Answers a request no route takes, given (method, path, body), with (status, body[,
     # headers]), where a test keeps state (a repository GitHub's API changes); None leaves it to
     # the script.
@@ -68,8 +67,8 @@ def server() -> Iterator[FakeServer]:
             handler.path = "/" + handler.path.split("/", 3)[3]
         fake.requests.append((method, handler.path))
         length = int(handler.headers.get("Content-Length") or 0)
-        fake.bodies.append(handler.rfile.read(length) if length else b"")
-        answer = fake.reply_to(method, handler.path, fake.bodies[-1])
+        body = handler.rfile.read(length) if length else b""
+        answer = fake.reply_to(method, handler.path, body)
         reply(handler, answer.status, answer.body, headers=answer.headers.items())
 
     methods = ("GET", "POST", "PUT", "DELETE", "PATCH")

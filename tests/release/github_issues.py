@@ -46,6 +46,9 @@ class Issues:
     # Answer every issues request with this status instead (503: GitHub unavailable; 410: Issues
     # off, as GitHub answers a repository whose Issues are disabled).
     failing: int | None = None
+    # Each change, as GitHub mails of it: an issue opened or commented on (and the owner's
+    # mentions there), its state or body changed.
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
     def handle(self, method: str, path: str, body: bytes) -> tuple | None:
         path, _, query = path.partition("?")
@@ -67,9 +70,18 @@ class Issues:
         number = int(rest[0])
         if rest[1:] == ["comments"]:
             self.comments.setdefault(number, []).append(sent["body"])
+            self._changed(number, "comments", sent["body"])
             return 201, json.dumps({"id": len(self.comments[number]), **sent}).encode()
-        self.issues[number - 1].update(sent)  # PATCH
-        return 200, json.dumps(self.issues[number - 1]).encode()
+        issue = self.issues[number - 1]  # PATCH
+        for what in ("state", "body"):
+            if sent.get(what, issue[what]) != issue[what]:
+                self._changed(number, sent["state"] if what == "state" else what)
+        issue.update(sent)
+        return 200, json.dumps(issue).encode()
+
+    def _changed(self, number: int, what: str, told: str | None = None) -> None:
+        mentions = {} if told is None else {"mentions": int(f"@{self.owner} " in told)}
+        self.changes.append({"issue": number, "what": what, **mentions})
 
     def _listed(self, query: dict[str, str]) -> list[dict[str, Any]]:
         state = query.get("state", "open")
@@ -94,7 +106,12 @@ class Issues:
             "state": "open",
         }
         self.issues.append(issue)
+        self._changed(issue["number"], "opened", issue["body"])
         return 201, json.dumps(issue).encode()
+
+    @property
+    def owner(self) -> str:
+        return self.repository.split("/")[0]
 
     def open(self) -> list[dict[str, Any]]:
         return [issue for issue in self.issues if issue["state"] == "open"]

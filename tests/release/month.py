@@ -36,7 +36,6 @@ from tests.release.month_world import (
     DISPATCHED,
     HOUR,
     KINDS,
-    REPOSITORY,
     Fault,
     World,
     iso,
@@ -146,7 +145,6 @@ class Month:
         self.pushes: list[tuple[float, str]] = []  # (simulated time, commit)
         self.busy_until = 0.0
         self.faults: list[Fault] = []
-        self.issue_seen: dict[int, tuple[str, str, int]] = {}
         self.issue_events: list[dict[str, Any]] = []
         self.world.start_run = self.release
         self.failed: BaseException | None = None  # a release run's, raised by its starter
@@ -277,33 +275,9 @@ class Month:
 
     def issues_after(self, label: str) -> list[str]:
         """The open issues' words (title, body, comments) after a run; what the run did to
-        each issue noted in `issue_events`."""
+        each issue (GitHub's changes of it) noted in `issue_events`."""
         kept = self.world.issues
-        seen = {}
-        for issue in kept.issues:
-            number = issue["number"]
-            seen[number] = (issue["state"], issue["body"], len(kept.comments.get(number, [])))
-            before = self.issue_seen.get(number)
-            changes = (
-                ["opened"]
-                if before is None
-                else [
-                    what
-                    for what, old, new in zip(
-                        ("state", "body", "comments"), before, seen[number], strict=True
-                    )
-                    if old != new
-                ]
-            )
-            told = [issue["body"]] if before is None else []  # what GitHub mails: a mention
-            told += kept.comments.get(number, [])[before[2] if before else 0 :]
-            for what in changes:
-                said = f"{issue['state']}" if what == "state" else what
-                event = {"issue": number, "what": said, "run": label}
-                if what in ("opened", "comments"):
-                    event["mentions"] = sum(f"@{REPOSITORY.split('/')[0]} " in t for t in told)
-                self.issue_events.append(event)
-        self.issue_seen = seen
+        self.issue_events += [{**e, "run": label} for e in kept.changes[len(self.issue_events) :]]
         return [
             "\n".join([issue["title"], issue["body"], *kept.comments.get(issue["number"], [])])
             for issue in kept.issues

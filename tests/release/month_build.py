@@ -120,10 +120,10 @@ def scratch_remote(path: Path, credential: str = "ghcr") -> ScratchRepo:
 
 
 def stand_ins() -> dict[str, str]:
-    scripts = {
-        tool: f'exec {sys.executable} -m tests.release.month_tools {tool} "$@"\n'
-        for tool in STAND_INS
-    }
+    """gh, docker, skopeo and make: tests/release/month_tools.py's; ssh: GitHub's SSH endpoint
+    (FAKE_SSH); each call logged (FAKE_LOG)."""
+    run = f"exec {sys.executable} -m tests.release.month_tools"
+    scripts = {tool: f'echo "{tool} $*" >>"$FAKE_LOG"\n{run} {tool} "$@"\n' for tool in STAND_INS}
     scripts["ssh"] = FAKE_SSH.split("\n", 1)[1]
     return {name: f"#!/usr/bin/env bash\n{script}" for name, script in scripts.items()}
 

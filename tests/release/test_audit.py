@@ -84,16 +84,6 @@ def test_where_the_index_is_required_an_unreachable_one_fails(monkeypatch, capsy
     assert ran == [], "pip-audit itself never ran"
 
 
-def test_where_the_index_is_required_and_answers_the_audit_runs(server, monkeypatch):
-    monkeypatch.setenv("AUDIT_REQUIRE_INDEX", "1")
-    ran = pip_audit_exits(monkeypatch, 0)
-    server.answer(200, "{}")
-    monkeypatch.setattr(audit, "probe_url", lambda root: f"{server.url}{PROBE}")
-    monkeypatch.setattr(audit, "unreachable_reason", UNREACHABLE)
-    assert audit.main([]) == 0
-    assert len(ran) == 1
-
-
 def pip_audit_exits(monkeypatch, code: int) -> list[list[str]]:
     """Make the audit's service answer and pip-audit exit with `code`; returns its commands."""
     monkeypatch.setattr(audit, "unreachable_reason", lambda url, query=None: None)

@@ -60,7 +60,8 @@ def test_a_short_month_judges_each_fault_as_the_whole_month_does(tmp_path, capsy
     second cycle's build on the newest tag, the fourth within the dispatch job; a registry
     refusing four blob pushes fails that build (BuildKit's four tries), healed by the next run
     that builds the tag; Docker Hub refusing the push's test container three times leaves the
-    push untagged, tagged and released by the next cycle's run on main; a refused cache export
+    push untagged (its run still starts the newest tag's rebuild, which heals the registry's
+    fault), tagged and released by the next cycle's run on main; a refused cache export
     fails no build and production asleep for 50 s is woken, nothing said (issue 105).
     Production stays fresh and each release is one issue of the record."""
     script = tmp_path / "faults.json"
@@ -87,6 +88,8 @@ def test_a_short_month_judges_each_fault_as_the_whole_month_does(tmp_path, capsy
     assert {hit["run"][:21] for hit in registry["struck"]} == {"dispatch at hour 6.48"}
     assert registry["healed_by"].startswith("dispatch at hour 8.2")
     assert hub["struck"][0]["run"].startswith("push at hour 8.1")
+    [pushed] = [r["jobs"] for r in result["runs"] if r["run"].startswith("push at hour 8.1")]
+    assert (pushed["test"], "tag" in pushed, pushed["dispatch"]) == ("failure", False, "success")
     assert hub["healed_by"].startswith("dispatch at hour 12.48"), "the push, tagged, released"
     assert cache["healed_by"].startswith("retried within its own run (dispatch at hour 12.48")
     assert asleep["healed_by"].startswith("woken within its own run (dispatch at hour 12.48")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cryptopredict.artifact.run import RUN as RECORD
 from cryptopredict.artifact.run import (
     LeftOut,
     MarketRanking,
@@ -13,7 +12,7 @@ from cryptopredict.artifact.run import (
     TrainingRun,
     write_run,
 )
-from tools.release.cli import RUN, main
+from tools.release.cli import main
 
 
 def test_the_notes_name_every_pair_those_that_failed_and_why(tmp_path, capsys):
@@ -53,10 +52,6 @@ def test_the_notes_name_every_pair_those_that_failed_and_why(tmp_path, capsys):
         in notes
     )
     assert "- `FDUSDUSDT`: a stablecoin" in notes
-
-
-def test_the_name_of_the_record_is_the_one_training_writes():
-    assert RUN == RECORD
 
 
 def test_no_record_is_an_error_that_says_so(tmp_path, capsys):

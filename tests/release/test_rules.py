@@ -3,9 +3,11 @@ tests/release/github_fork.py) and judged against their committed files: the depl
 production environment that more than the release tags may enter, and a release-tags environment
 more than main may (the tag job too); a repository whose rulesets let anyone make, move or
 delete a release tag (issue 42, bar 2); `python -m tools.release rules` names the bypass actor the
-release's own tags need (issue 51, bar 1). The tag ruleset unlike its file, or missing, and the
-deploy key or its secret missing: test_setup's missing steps (and test_workflow_runs' run that
-will deploy without the rules), judged by the same reading."""
+release's own tags need (issue 51, bar 1). A repository set up as documented passing: setup's
+dry run (test_setup's bare forks, a personal and an organisation's) and every deploying run of
+test_workflow_runs (a job's token), the same reading; the tag ruleset unlike its file, or
+missing, and the deploy key or its secret missing: test_setup's missing steps (and
+test_workflow_runs' run that will deploy without the rules)."""
 
 from __future__ import annotations
 
@@ -70,16 +72,6 @@ def rules(server, capsys, fork: Fork | None, *, token: str = TOKEN) -> tuple[int
     code = main(["rules", "--repository", "octo/cryptopredict"], environ=environ)
     said = capsys.readouterr()
     return code, said.out + said.err
-
-
-@pytest.mark.parametrize("owner_type", ["User", "Organization"])
-def test_a_repository_set_up_as_documented_passes(server, capsys, owner_type):
-    code, out = rules(server, capsys, Fork.set_up(owner_type=owner_type))
-    assert code == 0, out
-    assert f"environment production: only the tag {TAG_RULE!r} may enter" in out
-    assert "environment release-tags: only the branch 'main' may enter" in out
-    assert "the tag ruleset 'release tags', as rulesets/release-tags.json says" in out
-    assert "a deploy key with write access, its private half in RELEASE_TAG_KEY" in out
 
 
 def test_a_job_token_checks_what_it_sees_and_says_what_it_does_not(server, capsys):

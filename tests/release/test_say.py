@@ -16,8 +16,7 @@ from tools.release.say import LABEL, PREAMBLE, sections
 
 
 @pytest.fixture
-def issues(server, tmp_path, monkeypatch) -> Issues:
-    monkeypatch.setenv("RELEASE_RETRY_DELAYS", "0 0")
+def issues(server, tmp_path) -> Issues:
     kept = Issues(labels={LABEL}, host=server.url.removeprefix("http://"))  # as setup leaves it
     server.handler = kept.handle
     return kept

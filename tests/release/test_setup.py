@@ -25,6 +25,7 @@ import pytest
 
 from tests.release.github_fork import Fork
 from tools.release.cli import main, parse_args
+from tools.release.rules import TAG_RULE
 from tools.release.say import LABEL
 
 REPOSITORY = "octo/cryptopredict"
@@ -142,6 +143,9 @@ def test_a_bare_fork_is_told_to_enable_actions_then_set_up_so_that_its_dry_run_p
     assert fork.has_issues, "the one issue reaches the owner"
     assert "in place: Render is off" in out
     assert "in place: a deploy key with write access, its private half in RELEASE_TAG_KEY" in out
+    assert f"in place: environment production: only the tag {TAG_RULE!r} may enter" in out
+    assert "in place: environment release-tags: only the branch 'main' may enter" in out
+    assert "in place: the tag ruleset 'release tags', as rulesets/release-tags.json says" in out
     # The deploy key: its private half in the environment only, sealed there, nowhere on disk.
     [key] = fork.keys
     assert key["read_only"] is False

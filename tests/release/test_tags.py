@@ -1,4 +1,5 @@
-"""Image tags, names and the created stamp of one build."""
+"""Image tags, names and the created stamp of one build (an image name lower-cased: test_cli's
+next-version of Octo/CryptoPredict)."""
 
 from __future__ import annotations
 
@@ -20,17 +21,6 @@ def test_the_stamp_is_utc_whatever_the_zone_of_the_build_time():
 def test_a_naive_build_time_is_refused():
     with pytest.raises(ValueError, match="no time zone"):
         build_tag(Version(0, 1, 0), datetime(2026, 1, 1))
-
-
-@pytest.mark.parametrize(
-    ("repository", "image"),
-    [
-        ("octo/cryptopredict", "ghcr.io/octo/cryptopredict"),
-        ("Octo-Org/CryptoPredict", "ghcr.io/octo-org/cryptopredict"),
-    ],
-)
-def test_image_names_are_lower_case(repository, image):
-    assert image_name(repository) == image
 
 
 @pytest.mark.parametrize("repository", ["", "octo", "octo/", "/repo", "a/b/c"])
