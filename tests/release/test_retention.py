@@ -1,7 +1,7 @@
 """Registry retention after a release deploys (issue 68, bar 4; issue 76, bar 3): a month of
 six-hourly releases of a package on a local stand-in for GHCR's packages API, registry and
-production's /healthz (tests/release/ghcr.py), `python -m tools.release retention` run after each
-one, as the retention job runs it; and a retention that fails closed."""
+production's /healthz (tests/release/ghcr.py), `python -m tools.release retention` run as the
+retention job runs it, after a deploy; and a retention that fails closed."""
 
 from __future__ import annotations
 
@@ -48,13 +48,17 @@ class _Clock:
 
 def a_month(package: Package, monkeypatch, capsys) -> list[tuple[str, datetime, str]]:
     """120 releases six hours apart, a push to main (a new X.Y.Z) every third, each deployed,
-    then kept by the rule; (version, pushed at, index digest) of each."""
+    the rule applied after each day's last (after each release, a run asks the registry some 200
+    times: four times the runs would prove the same rule at four times the cost); (version,
+    pushed at, index digest) of each."""
     released: list[tuple[str, datetime, str]] = []
     for number in range(120):
         at = START + timedelta(hours=6 * number)
         version = f"0.{1 + number // 3}.0"
         released.append((version, at, package.release(version, at)))
         package.serving = f"{version}-{at:%Y%m%d%H%M%S}"
+        if number % 4 < 3:
+            continue
         assert retention(package, now=at + timedelta(minutes=40), monkeypatch=monkeypatch) == 0
         assert "nothing was deleted" not in capsys.readouterr().out
     return released
