@@ -19,8 +19,6 @@ from cryptopredict.assets import Asset
 from cryptopredict.atomic import replacing
 from cryptopredict.candles import Interval
 from cryptopredict.config import SOURCE_NAMES, HistorySettings
-from cryptopredict.data.alpaca import AlpacaSource
-from cryptopredict.data.binance import BinanceSource
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.data.errors import DataError
 from cryptopredict.data.frame import BarQuery, Bars, BarSource, check_frame, empty_frame
@@ -82,12 +80,20 @@ def load_history(
     )
 
 
+def _live(name: str, settings: HistorySettings) -> BarSource:
+    """A live source, its vendor's client imported only then (a second of CPU): never offline."""
+    from cryptopredict.data.alpaca import AlpacaSource  # noqa: PLC0415
+    from cryptopredict.data.binance import BinanceSource  # noqa: PLC0415
+
+    return (AlpacaSource if name == "alpaca" else BinanceSource)(settings)
+
+
 def _chain(source: str, csv: Path | None, settings: HistorySettings) -> list[BarSource]:
     if csv is not None:
         return [CsvSource(csv)]
     factories: dict[str, Callable[[], BarSource]] = {
-        "alpaca": lambda: AlpacaSource(settings),
-        "binance": lambda: BinanceSource(settings),
+        "alpaca": lambda: _live("alpaca", settings),
+        "binance": lambda: _live("binance", settings),
         "snapshot": SnapshotSource,
     }
     if source == "auto":

@@ -13,7 +13,6 @@ import pandas as pd
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.run import MarketRanking
 from cryptopredict.assets import Asset
-from cryptopredict.data.binance import top_pairs
 from cryptopredict.data.csvfile import CsvSource
 from cryptopredict.data.errors import DataError
 from cryptopredict.data.history import History, load_history
@@ -48,6 +47,8 @@ class Prepared:
 
 
 def market(count: int, fetch: FetchSettings) -> MarketRanking:
+    from cryptopredict.data.binance import top_pairs  # noqa: PLC0415  (only `top:N` needs it)
+
     return top_pairs(count, fetch.settings())
 
 
