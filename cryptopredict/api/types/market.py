@@ -39,8 +39,9 @@ class TrainingPair(Answer):
     state: Annotated[
         Literal["running", "waiting"],
         doc(
-            "`running`: its task runs on a worker now (`step` says what it does); `waiting`: "
-            "its task waits for a worker (the other pairs' tasks run first)."
+            "`running`: its task runs on a worker now, or its model is written and served "
+            "within a second (`step` says which); `waiting`: its task waits for a worker (the "
+            "other pairs' tasks run first)."
         ),
     ]
     step: Annotated[str, doc("What it does now, or what it waits to do, in words.")]
