@@ -290,17 +290,15 @@ def training_progress(
     """The run training into the model directory, while it has a pair unfinished, or done and
     not yet among those `served` (the server swaps it in within a second)."""
     status = read_status(model_dir) if model_dir else None
-    coming = (
-        ()
-        if status is None
-        else status.unfinished()
-        + tuple(
-            msgspec.structs.replace(pair, state="running", step=SWAPPED_IN)
-            for pair in status.ended("done")
-            if pair.asset not in served
-        )
+    if status is None:
+        return None
+    written = tuple(
+        msgspec.structs.replace(pair, state="running", step=SWAPPED_IN)
+        for pair in status.ended("done")
+        if pair.asset not in served
     )
-    if status is None or not coming:
+    coming = status.unfinished() + written
+    if not coming:
         return None
     return TrainingProgress(
         updated_at=iso_utc(int(status.updated_at.timestamp())),
