@@ -105,7 +105,7 @@ def _drop_tasks(cluster: LocalCluster) -> None:
             cluster.sync(worker.close, executor_wait=False)
         else:
             with suppress(TimeoutError):
-                cluster.sync(worker.close, timeout=0.01)  # 8 ms asked to stop, then killed
+                cluster.sync(worker.close, timeout=0.01)  # asked to stop, killed 10 ms on
 
 
 @contextmanager
