@@ -9,6 +9,7 @@ named with its fix, every other step still checked (issue 62, bar 3; issue 69, b
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shlex
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.release.github_fork import Fork
-from tools.release.cli import main, parse_args
+from tools.release.cli import main
 from tools.release.rules import TAG_RULE
 from tools.release.say import LABEL
 
@@ -233,7 +234,11 @@ def test_the_set_up_by_hand_is_at_most_seven_steps_and_the_command_does_the_rest
     assert named <= set(range(1, 8))
 
 
-def test_every_command_of_the_set_up_by_hand_exists():
+class ParsedError(Exception):
+    """A command's options parsed: nothing more is run."""
+
+
+def test_every_command_of_the_set_up_by_hand_exists(monkeypatch):
     """Issue 76, bar 5: each `python -m tools.release` command the seven steps give parses with
     its options, each `make` target named exists, and each file an install reads is there (the
     `gh` commands were checked against gh 2.23, `gh auth token` and `gh auth refresh -s`)."""
@@ -248,9 +253,17 @@ def test_every_command_of_the_set_up_by_hand_exists():
         for span in re.findall(r"`((?:setup|rules) --[^`]+)`", joined)
     ]
     assert len(commands) >= 3, commands
+    parse = argparse.ArgumentParser.parse_args
+
+    def parsed(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+        parse(parser, argv)
+        raise ParsedError
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parsed)
     for command in commands:
         words = shlex.split(command.replace("<owner>/<repo>", REPOSITORY))
-        parse_args([re.sub(r"<[^>]+>", "x", word) for word in words[3:]])  # exits on an unknown
+        with pytest.raises(ParsedError):  # SystemExit on an unknown option
+            main([re.sub(r"<[^>]+>", "x", word) for word in words[3:]], {})
     targets = re.findall(r"`make\s+([a-z-]+)", section)
     makefile = (root / "Makefile").read_text()
     assert [t for t in targets if not re.search(rf"^{t}:", makefile, re.M)] == []

@@ -71,16 +71,26 @@ SETUP_INSTALL = (
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    args = parse_args(argv)
+    """Run the command `argv` names with its own options (each command parses them)."""
+    name, *argv = (sys.argv[1:] if argv is None else argv) or ["--help"]
     environ = os.environ if environ is None else environ
+    if name not in COMMANDS:
+        listed = "\n".join(  # each command's first words: `COMMAND --help` says the rest
+            f"  {each:15} {re.split(r'[;:(]', _about(command))[0]}"
+            for each, command in COMMANDS.items()
+        )
+        asked = name in ("-h", "--help")
+        usage = f"usage: python -m tools.release COMMAND [--help]\n\n{__doc__}\n\n{listed}"
+        print(usage, file=sys.stdout if asked else sys.stderr)
+        return 0 if asked else 2
     try:
-        said = args.func(args, environ)
+        said = COMMANDS[name](argv, environ)
     except (OSError, ValueError, DeployError, GitHubError, PreviousImageError) as error:
         print(f"error: {error}", file=sys.stderr)
         if environ.get("GITHUB_ACTIONS") == "true":
             # On the run's page too, not only in the step's log; escaped as the runner reads it.
             said = str(error).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            print(f"::error title=release {args.command}::{said}")
+            print(f"::error title=release {name}::{said}")
         return 1
     if isinstance(said, int):
         return said
@@ -88,8 +98,13 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     return 0
 
 
-def notes(args: argparse.Namespace, _: Mapping[str, str]) -> str:
-    """The notes of `--model-dir`'s training record; ValueError when it is missing or unusable."""
+def notes(argv: list[str], _: Mapping[str, str]) -> str:
+    """What a release trained, in Markdown, from its run.json (ValueError when it is missing or
+    unusable)."""
+    parser = _parser(notes)
+    parser.add_argument("--model-dir", type=Path, required=True, help="where run.json is")
+    parser.add_argument("--tag", required=True, help="the release, e.g. v1.2.3")
+    args = parser.parse_args(argv)
     file = Path(args.model_dir) / RUN
     try:
         return release_notes(json.loads(file.read_text()), args.tag)
@@ -158,17 +173,36 @@ def release_assets(text: str) -> str:
     return ",".join(dict.fromkeys(names))
 
 
-def rules(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+def rules(argv: list[str], environ: Mapping[str, str]) -> str:
+    """Refuse unless the environments admit only the release's refs and the tag rulesets let the
+    release alone create its tags (reads $GITHUB_TOKEN, $GITHUB_API_URL)."""
+    parser = _parser(rules)
+    parser.add_argument("--repository", help="owner/name (default: $GITHUB_REPOSITORY)")
+    args = parser.parse_args(argv)
     github = GitHub.from_environ(environ, "checking the repository's rules", args.repository)
     return "\n".join(check_rules(github))
 
 
-def make_tag(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+def make_tag(argv: list[str], environ: Mapping[str, str]) -> str:
+    """Create the release tag on its commit, unless it names it already (reads $RELEASE_TAG_KEY,
+    $GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL, $GITHUB_SERVER_URL)."""
+    parser = _parser(make_tag, "tag")
+    parser.add_argument("--tag", required=True, help="vX.Y.Z")
+    parser.add_argument("--sha", required=True, help="the commit the version job planned")
+    args = parser.parse_args(argv)
     github = GitHub.from_environ(environ, "creating the release tag")
     return create_tag(args.tag, args.sha, github, key=environ.get(TAG_KEY_SECRET, ""))
 
 
-def check_pull(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+def check_pull(argv: list[str], environ: Mapping[str, str]) -> str:
+    """Refuse unless Render can pull the image: public (asked anonymously, of
+    $RELEASE_REGISTRY_URL when set, else the image's registry), or pulled with a registry
+    credential render.yaml names."""
+    parser = _parser(check_pull)
+    _pushed(parser)
+    parser.add_argument("--repository", required=True, help=REPOSITORY)
+    parser.add_argument("--blueprint", type=Path, help="render.yaml, naming a registry credential")
+    args = parser.parse_args(argv)
     try:  # a registry credential render.yaml names
         credential = args.blueprint and registry_credential(args.blueprint.read_text())
     except OSError:
@@ -185,7 +219,24 @@ def check_pull(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
         )
 
 
-def next_version(args: argparse.Namespace, _: Mapping[str, str]) -> str:
+def next_version(argv: list[str], _: Mapping[str, str]) -> str:
+    """Decide what this run does: the release tag to create, or the one to build."""
+    parser = _parser(next_version)
+    parser.add_argument("--ref", required=True, help="the run's git ref, as in GITHUB_REF")
+    parser.add_argument("--head-message", default="", help="the head commit's message (on push)")
+    parser.add_argument(
+        "--first-version",
+        default="",
+        help=f"the version when no vX.Y.Z tag exists yet (empty: {DEFAULT_FIRST_VERSION})",
+    )
+    parser.add_argument("--repository", required=True, help=REPOSITORY)
+    parser.add_argument("--built-at", type=_aware, help="UTC build time, ISO 8601 (default: now)")
+    parser.add_argument(
+        "--assets",
+        default="",
+        help=f"the pairs to train, as RELEASE_ASSETS holds them (empty: {DEFAULT_ASSETS})",
+    )
+    args = parser.parse_args(argv)
     first = Version.parse(args.first_version or DEFAULT_FIRST_VERSION)
     assets = release_assets(args.assets)
     tags = git("tag", "--list").stdout.split()
@@ -227,7 +278,15 @@ def _registry(image: str, environ: Mapping[str, str]) -> Registry:
     )
 
 
-def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+def previous_image(argv: list[str], environ: Mapping[str, str]) -> str:
+    """Find the release image this one extends, by digest, verified (reads $GITHUB_TOKEN for the
+    registry, $RELEASE_REGISTRY_URL to ask another)."""
+    parser = _parser(previous_image)
+    parser.add_argument("--repository", required=True, help=REPOSITORY)
+    parser.add_argument("--image", help=IMAGE)
+    parser.add_argument("--start-anew", default="", help=START_ANEW)
+    parser.add_argument("--summary", type=Path, help="append what was found, in Markdown, here")
+    args = parser.parse_args(argv)
     image = args.image or image_name(args.repository)
     # One line, whatever the input held: it becomes a build argument among others.
     why = " ".join(args.start_anew.split())
@@ -261,8 +320,22 @@ def previous_image(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     return github_outputs(outputs)
 
 
-def retention(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    """Delete what the rule does not keep; every failure is a warning: the release is green."""
+def retention(argv: list[str], environ: Mapping[str, str]) -> int:
+    """Delete the package versions the retention rule does not keep; never fails (every failure
+    is a warning), and deletes nothing when a call goes unanswered (reads $GITHUB_TOKEN,
+    $GITHUB_API_URL, $RELEASE_REGISTRY_URL)."""
+    parser = _parser(retention)
+    parser.add_argument("--repository", required=True, help=REPOSITORY)
+    parser.add_argument("--image", help=IMAGE)
+    parser.add_argument(
+        "--service-url",
+        default="",
+        help="the production service (RENDER_SERVICE_URL): the image whose model version its "
+        "/healthz reports is kept (empty: nothing deployed)",
+    )
+    parser.add_argument("--keep-days", type=float, default=7.0, help="keep what these days pushed")
+    parser.add_argument("--max-deletions", type=int, default=100, help="at most, oldest first")
+    args = parser.parse_args(argv)
     image = args.image or image_name(args.repository)
     github = GitHub.from_environ(environ, repository=args.repository)
     try:
@@ -295,7 +368,24 @@ def _gh(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
 
 
-def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def run_setup(argv: list[str], environ: Mapping[str, str]) -> int:
+    """Check every setting the releases need (environments, rulesets, deploy key and its secret,
+    the deploy hook, package visibility, Pages, the schedule), then make or correct each one a
+    token can, through GitHub's API with your token ($GITHUB_TOKEN, else `gh auth token`): each
+    change said before it is made, each left by hand named with its fix; exits 1 while one is."""
+    parser = _parser(run_setup, "setup")
+    parser.add_argument("--repository", required=True, help="owner/name of your fork")
+    parser.add_argument("--dry-run", action="store_true", help="check and say the changes only")
+    render = parser.add_mutually_exclusive_group()
+    render.add_argument(
+        "--render-service-url",
+        help=f"deploy on Render: the service's URL; its deploy hook is read from ${HOOK_SECRET} "
+        "or asked for, and sealed into the environment",
+    )
+    render.add_argument("--no-render", action="store_true", help="deploy nowhere")
+    parser.add_argument("--no-pages", action="store_true", help="disable the docs workflow")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds, at most (300)")
+    args = parser.parse_args(argv)
     if not args.dry_run and not (importlib.util.find_spec("cryptography") and shutil.which("gh")):
         raise ValueError(
             "setup makes its changes with the GitHub CLI, gh (https://cli.github.com), and the "
@@ -343,7 +433,17 @@ def run_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def say(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+def say(argv: list[str], environ: Mapping[str, str]) -> str:
+    """Say a topic that needs the owner in the job summary and the one repository issue labelled
+    release-attention (closed once every topic healed); reads $GITHUB_TOKEN,
+    $GITHUB_REPOSITORY, $GITHUB_STEP_SUMMARY; never fails."""
+    parser = _parser(say)
+    parser.add_argument("--topic", required=True, type=_topic, help="a slug: audit, retention")
+    said = parser.add_mutually_exclusive_group(required=True)
+    said.add_argument("--text", help="what needs the owner, in Markdown (empty: healed)")
+    said.add_argument("--text-file", type=Path, help="the same, from a file")
+    said.add_argument("--healed", action="store_true", help="it needs the owner no more")
+    args = parser.parse_args(argv)
     text = args.text_file.read_text() if args.text_file is not None else args.text or ""
     return tell(environ, args.topic, text)
 
@@ -362,11 +462,17 @@ def _first_failed(github: GitHub, run: int) -> str:
     return f"{job.get('name')}: {last}"
 
 
-def production(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    """Whatever the cause, production serving stale data or not answering (with no deploy: the
-    image `latest` names) is said in the one issue with the runs that failed since its newest
-    bar, or healed once it serves fresh data; and this run's attestation or deploy failing (the
-    image not published, or production behind `latest`) at once, healed by one that succeeds."""
+def production(argv: list[str], environ: Mapping[str, str]) -> int:
+    """Say production serving stale data or not answering (with no deploy: the image `latest`
+    names), whatever the cause, in the one issue with the runs that failed since its newest bar,
+    or heal it once it serves fresh data; and this run's attestation or deploy failing (the image
+    not published, or production behind `latest`) at once, healed by one that succeeds (reads
+    $GITHUB_TOKEN, $GITHUB_REPOSITORY)."""
+    parser = _parser(production)
+    parser.add_argument("--service-url", default="", help="its /healthz (empty: latest's index)")
+    parser.add_argument("--attest", default="", help="this run's attest job's result")
+    parser.add_argument("--deploy", default="", help="this run's deploy job's result")
+    args = parser.parse_args(argv)
     for topic, result, failed in (
         ("attestation", args.attest, NOT_ATTESTED),
         ("production-not-updated", args.deploy, NOT_UPDATED),
@@ -404,10 +510,14 @@ def _failed_since(environ: Mapping[str, str], since: str) -> str:
     return "\n".join(failed) if failed[1:] else "No release run failed since"
 
 
-def wait(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    """What the release run `--run` (this run started it) ended with, once it has; ValueError
-    naming its first failed job and its last words where it did not succeed: the run waiting, the
-    owner's, fails with it, and GitHub mails its actor."""
+def wait(argv: list[str], environ: Mapping[str, str]) -> str:
+    """Wait for the release run this run started, and fail naming its first failed job and its
+    last words where it did not succeed: the run waiting, the owner's, fails with it, and GitHub
+    mails its actor (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)."""
+    parser = _parser(wait)
+    parser.add_argument("--run", type=int, required=True, help="the run's id")
+    parser.add_argument("--interval", type=float, default=60.0, help="seconds between asks")
+    args = parser.parse_args(argv)
     github = GitHub.from_environ(environ, "waiting for the release")
     path = f"/actions/runs/{args.run}"
     while (run := github.get(path, "actions: read"))["status"] != "completed":
@@ -461,14 +571,34 @@ def _refuse_a_restart_over_own_tags(repository: str, environ: Mapping[str, str])
         raise PreviousImageError(why)
 
 
-def publish_check(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+def publish_check(argv: list[str], environ: Mapping[str, str]) -> str:
+    """The one guard before the image tags move: refuse unless --tag is the newest release tag on
+    the remote and no newer build is `latest` (reads $GITHUB_TOKEN)."""
+    parser = _parser(publish_check, "check-publish")
+    parser.add_argument("--tag", required=True, help="the release tag built, vX.Y.Z")
+    parser.add_argument("--created", required=True, type=_aware, help="the version job's time")
+    parser.add_argument(
+        "--latest-index",
+        type=Path,
+        required=True,
+        help="a file holding the raw index `latest` points at now (empty: nothing published)",
+    )
+    args = parser.parse_args(argv)
     latest = read_index(args.latest_index.read_text())
     said = check_publish(args.tag, live_tags(git_auth(environ)), args.created, latest)
     print(said, file=sys.stderr)
     return github_outputs({"published": "true"})
 
 
-def deploy(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+def deploy(argv: list[str], environ: Mapping[str, str]) -> str:
+    """Deploy on Render with $RENDER_DEPLOY_HOOK_URL, then poll $RENDER_SERVICE_URL/healthz."""
+    parser = _parser(deploy)
+    _pushed(parser)
+    parser.add_argument("--model-version", required=True, help="what /healthz must report")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait")
+    parser.add_argument("--interval", type=float, default=15.0, help="seconds between polls")
+    parser.add_argument("--tries", type=int, default=3, choices=range(1, 11), help="hook calls")
+    args = parser.parse_args(argv)
     hook = environ.get(HOOK_SECRET, "").strip()
     service = environ.get(SERVICE_VARIABLE, "").strip().rstrip("/")
     image_ref = image_by_digest(args.image, args.digest)
@@ -519,207 +649,43 @@ def _aware(text: str) -> datetime:
     return moment
 
 
-Option = tuple[tuple[str, ...], dict[str, Any]]
 # What a command says on standard output (exit status 0), or its exit status.
-Command = Callable[[argparse.Namespace, Mapping[str, str]], str | int]
+Command = Callable[[list[str], Mapping[str, str]], str | int]
+REPOSITORY = "owner/name, as in GITHUB_REPOSITORY"
+IMAGE = "registry/owner/name (default: ghcr.io/<repository>)"
+START_ANEW = "the run's input start-anew: why the track record starts anew, no previous image read"
 
 
-def option(*flags: str, **settings: Any) -> Option:
-    return flags, settings
+def _parser(command: Command, name: str = "") -> argparse.ArgumentParser:
+    """The parser of `command` (`name`, else the function's), described by its docstring."""
+    name = name or command.__name__.replace("_", "-")
+    return argparse.ArgumentParser(
+        prog=f"python -m tools.release {name}", description=_about(command)
+    )
 
 
-def one_of(*options: Option, required: bool = False) -> Option:
-    """Mutually exclusive options (a group, as `parse_args` adds it)."""
-    return (), {"one_of": options, "required": required}
+def _about(command: Command) -> str:
+    return " ".join((command.__doc__ or "").split())
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tools.release", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    for name, (func, said, options) in COMMANDS.items():
-        command = commands.add_parser(name, help=said)
-        command.set_defaults(func=func)
-        for flags, settings in options:
-            if flags:
-                command.add_argument(*flags, **settings)
-                continue
-            group = command.add_mutually_exclusive_group(required=settings["required"])
-            for inner, kept in settings["one_of"]:
-                group.add_argument(*inner, **kept)
-    return parser.parse_args(argv)
+def _pushed(parser: argparse.ArgumentParser) -> None:
+    """The options naming a pushed image: its repository and digest."""
+    parser.add_argument("--image", required=True, help="registry/owner/name, without a tag")
+    parser.add_argument("--digest", required=True, help="sha256:... of the pushed image")
 
 
-REPOSITORY = option("--repository", required=True, help="owner/name, as in GITHUB_REPOSITORY")
-IMAGE = option("--image", help="registry/owner/name (default: ghcr.io/<repository>)")
-PUSHED = option("--image", required=True, help="registry/owner/name, without a tag")
-DIGEST = option("--digest", required=True, help="sha256:... of the pushed image")
-SHA = option("--sha", required=True, help="the commit the version job planned")
-START_ANEW = "the run's input start-anew, why the track record starts anew with this release"
-
-COMMANDS: dict[str, tuple[Command, str, Sequence[Option]]] = {
-    "next-version": (
-        next_version,
-        "decide what this run does: the release tag to create, or the one to build",
-        (
-            option("--ref", required=True, help="the run's git ref, as in GITHUB_REF"),
-            option("--head-message", default="", help="the head commit's message (on push)"),
-            option(
-                "--first-version",
-                default="",
-                help=f"the version when no vX.Y.Z tag exists yet (empty: {DEFAULT_FIRST_VERSION})",
-            ),
-            REPOSITORY,
-            option("--built-at", type=_aware, help="UTC build time, ISO 8601 (default: now)"),
-            option(
-                "--assets",
-                default="",
-                help=f"the pairs to train, as RELEASE_ASSETS holds them (empty: {DEFAULT_ASSETS})",
-            ),
-        ),
-    ),
-    "previous-image": (
-        previous_image,
-        "find the release image this one extends, by digest, verified (reads $GITHUB_TOKEN for "
-        "the registry, $RELEASE_REGISTRY_URL to ask another)",
-        (
-            REPOSITORY,
-            IMAGE,
-            option("--start-anew", default="", help=START_ANEW + ": no previous image is read"),
-            option("--summary", type=Path, help="append what was found, in Markdown, here"),
-        ),
-    ),
-    "retention": (
-        retention,
-        "delete the package versions the retention rule does not keep; never fails, and "
-        "deletes nothing when a call goes unanswered (reads $GITHUB_TOKEN, $GITHUB_API_URL, "
-        "$RELEASE_REGISTRY_URL)",
-        (
-            REPOSITORY,
-            IMAGE,
-            option(
-                "--service-url",
-                default="",
-                help="the production service (RENDER_SERVICE_URL): the image whose model version "
-                "its /healthz reports is kept (empty: nothing deployed)",
-            ),
-            option("--keep-days", type=float, default=7.0, help="keep what these days pushed (7)"),
-            option("--max-deletions", type=int, default=100, help="at most, oldest first (100)"),
-        ),
-    ),
-    "check-publish": (
-        publish_check,
-        "the one guard before the image tags move: refuse unless --tag is the newest release "
-        "tag on the remote and no newer build is `latest` (reads $GITHUB_TOKEN)",
-        (
-            option("--tag", required=True, help="the release tag built, vX.Y.Z"),
-            option("--created", required=True, type=_aware, help="the version job's build time"),
-            option(
-                "--latest-index",
-                type=Path,
-                required=True,
-                help="a file holding the raw index `latest` points at now (empty: nothing "
-                "published)",
-            ),
-        ),
-    ),
-    "rules": (
-        rules,
-        "refuse unless the environments admit only the release's refs and the tag rulesets let "
-        "the release alone create its tags (reads $GITHUB_TOKEN, $GITHUB_API_URL)",
-        (option("--repository", help="owner/name (default: $GITHUB_REPOSITORY)"),),
-    ),
-    "tag": (
-        make_tag,
-        "create the release tag on its commit, unless it names it already (reads "
-        "$RELEASE_TAG_KEY, $GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL, $GITHUB_SERVER_URL)",
-        (option("--tag", required=True, help="vX.Y.Z"), SHA),
-    ),
-    "check-pull": (
-        check_pull,
-        "refuse unless Render can pull the image: public (asked anonymously, of "
-        "$RELEASE_REGISTRY_URL when set, else the image's registry), or pulled with a registry "
-        "credential render.yaml names",
-        (
-            PUSHED,
-            DIGEST,
-            REPOSITORY,
-            option("--blueprint", type=Path, help="render.yaml, naming a registry credential"),
-        ),
-    ),
-    "production": (
-        production,
-        "say production serving stale data, or not answering, in the one issue with the runs "
-        "that failed since, or heal it (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)",
-        (
-            option("--service-url", default="", help="its /healthz (empty: `latest`'s index)"),
-            option("--attest", default="", help="this run's attest job's result (its needs.)"),
-            option("--deploy", default="", help="this run's deploy job's result (its needs.)"),
-        ),
-    ),
-    "wait": (
-        wait,
-        "wait for the release run this run started, and fail naming its first failed job where it "
-        "failed (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)",
-        (
-            option("--run", type=int, required=True, help="the run's id"),
-            option("--interval", type=float, default=60.0, help="seconds between asks (60)"),
-        ),
-    ),
-    "setup": (
-        run_setup,
-        "check every setting the releases need (environments, rulesets, deploy key and its "
-        "secret, the deploy hook, package visibility, Pages, the schedule), then make or correct "
-        "each one a token can, through GitHub's API with your token ($GITHUB_TOKEN, else `gh "
-        "auth token`): each change said before it is made, each left by hand named with its fix; "
-        "exits 1 while one is",
-        (
-            option("--repository", required=True, help="owner/name of your fork"),
-            option("--dry-run", action="store_true", help="check and say the changes, make none"),
-            one_of(
-                option(
-                    "--render-service-url",
-                    help=f"deploy on Render: the service's URL; its deploy hook is read from "
-                    f"${HOOK_SECRET} or asked for, and sealed into the environment",
-                ),
-                option("--no-render", action="store_true", help="deploy nowhere"),
-            ),
-            option("--no-pages", action="store_true", help="disable the docs workflow"),
-            option("--timeout", type=float, default=300.0, help="seconds, at most (300)"),
-        ),
-    ),
-    "say": (
-        say,
-        "say a topic that needs the owner in the job summary and the one repository issue "
-        "labelled release-attention (closed once every topic healed); reads $GITHUB_TOKEN, "
-        "$GITHUB_REPOSITORY, $GITHUB_STEP_SUMMARY; never fails",
-        (
-            option("--topic", required=True, type=_topic, help="a slug: audit, retention"),
-            one_of(
-                option("--text", help="what needs the owner, in Markdown (empty: healed)"),
-                option("--text-file", type=Path, help="the same, from a file"),
-                option("--healed", action="store_true", help="it needs the owner no more"),
-                required=True,
-            ),
-        ),
-    ),
-    "deploy": (
-        deploy,
-        f"deploy on Render with ${HOOK_SECRET}, then poll ${SERVICE_VARIABLE}/healthz",
-        (
-            PUSHED,
-            DIGEST,
-            option("--model-version", required=True, help="what /healthz must report"),
-            option("--timeout", type=float, default=900.0, help="seconds to wait (900)"),
-            option("--interval", type=float, default=15.0, help="seconds between polls (15)"),
-            option("--tries", type=int, default=3, choices=range(1, 11), help="hook calls (3)"),
-        ),
-    ),
-    "notes": (
-        notes,
-        "what a release trained, in Markdown, from its run.json",
-        (
-            option("--model-dir", type=Path, required=True, help="where run.json is"),
-            option("--tag", required=True, help="the release, e.g. v1.2.3"),
-        ),
-    ),
+COMMANDS: dict[str, Command] = {
+    "next-version": next_version,
+    "previous-image": previous_image,
+    "retention": retention,
+    "check-publish": publish_check,
+    "rules": rules,
+    "tag": make_tag,
+    "check-pull": check_pull,
+    "production": production,
+    "wait": wait,
+    "setup": run_setup,
+    "say": say,
+    "deploy": deploy,
+    "notes": notes,
 }
