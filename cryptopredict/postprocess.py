@@ -13,12 +13,14 @@ import numpy as np
 
 from cryptopredict.artifact.schema import ModelConfig, PostprocessRules
 
-# Prices keep their cents, and below 1 this many significant digits.
+# Prices keep this many significant digits (their cents at least): rounding moves a price by at
+# most 5e-6 of it, a band edge by under 1% of the band's width wherever that is 0.05% of the price.
 SIGNIFICANT = 6
 
 
 def price_decimals(smallest: float) -> int:
-    if not 0 < smallest < 1:  # NaN too
+    """The decimals of prices shown together, `smallest` the smallest (every answer's rule)."""
+    if not 0 < smallest < math.inf:  # NaN too
         return 2
     return max(2, SIGNIFICANT - 1 - math.floor(math.log10(smallest)))
 

@@ -50,14 +50,15 @@ RANGE_LIMITS = (
 )
 POINT_DESCRIPTION = """\
 The forecast at an instant is of the price at that instant: the close of the bar that ends then
-(a date alone is 00:00 UTC). From the first stored bar's close to the last's, a hindcast (`kind`
-`hindcast`): what the pipeline said before that instant, from data that ended at `data_until`
-(retrained every six hours, so up to six hours earlier), beside the price then (`actual`, the
-close of the bar ending at the instant); never a fit to the price it is compared with. Past the
-data's end, the forecast made there (`kind` `forecast`), from the last close at lead 0 (no
-band). `level` chooses the band: 50, 80 (the default) or 95%. Values between grid points are
-interpolated linearly; within the first bar, the band grows as sqrt(lead) in logs. Every date up
-to the horizon is answered from the precomputed grid, in well under a millisecond."""
+(a date alone is 00:00 UTC). From the first stored bar's close to before the last's, a hindcast
+(`kind` `hindcast`): what the pipeline said before that instant, from data that ended at
+`data_until` (retrained every six hours, so up to six hours earlier), beside the price then
+(`actual`, the close of the bar ending at the instant); never a fit to the price it is compared
+with. From the data's end on, the forecast made there (`kind` `forecast`), from the last close
+at lead 0 (the data's end itself: no band). `level` chooses the band: 50, 80 (the default) or
+95%. Values between grid points are interpolated linearly; within the first bar, the band grows
+as sqrt(lead) in logs. Every date up to the horizon is answered from the precomputed grid, in
+well under a millisecond."""
 
 
 def range_answer(
@@ -97,7 +98,7 @@ def range_answer(
             "date", "prediction", "prediction_low", "prediction_high", "actual", "kind",
             "band_chosen_later", "anchor_source",
         )  # fmt: skip
-        kind = np.where(points.ds <= forecast.data_end, "hindcast", "forecast").tolist()
+        kind = np.where(points.ds < forecast.data_end, "hindcast", "forecast").tolist()
         after = np.zeros(len(points.ds), dtype=bool) if live is None else live.after
         source = np.where(after, anchor.source.value, AnchorSource.MODEL.value).tolist()
         columns = (iso_dates(points.ds), prediction, low, high, actual, kind, chosen_later, source)

@@ -86,7 +86,7 @@ def test_inside_the_history_the_answer_is_a_hindcast_made_before_the_date(
     client, artifacts, facts, conforms
 ):
     grid = artifacts["btc-usd"].grid
-    for epoch in (facts.first + 7 * HOUR, facts.data_end - 3 * HOUR, facts.data_end):
+    for epoch in (facts.first + 7 * HOUR, facts.data_end - 3 * HOUR):
         response = client.get(f"/bitcoin?date={iso_utc(epoch)}")
         conforms("/bitcoin", response)
         answer = response.get_json()
@@ -101,6 +101,11 @@ def test_inside_the_history_the_answer_is_a_hindcast_made_before_the_date(
     # Between two grid points the answer has seen what the later of the two had seen.
     halfway = client.get(f"/bitcoin?date={iso_utc(facts.data_end - HOUR // 2)}").get_json()
     assert halfway["data_until"] == iso_utc(int(grid.origin[grid.ds == facts.last_bar][0]) + HOUR)
+    # At the data's end itself, the forecast at lead 0: the last close, no band (issue 117).
+    end = client.get(f"/bitcoin?date={iso_utc(facts.data_end)}").get_json()
+    assert (end["kind"], end["lead_hours"], end["data_until"]) == ("forecast", 0, end["date"])
+    close = artifacts["btc-usd"].history["close"][-1]
+    assert end["prediction_low"] == end["prediction_high"] == end["prediction"] == round(close, 2)
     # The first stored bar's close answers too: it had no earlier data, so it is its own origin.
     first = client.get(f"/bitcoin?date={iso_utc(facts.first)}").get_json()
     assert (first["kind"], first["lead_hours"]) == ("hindcast", 0)

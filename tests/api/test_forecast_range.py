@@ -46,11 +46,12 @@ def test_the_range_matches_the_grid_and_the_history(client, artifacts, facts, co
     instants = grid.ds + HOUR  # the row labelled by a bar's open time is of its close
     inside = (instants >= start) & (instants <= end)
     assert series["date"] == [iso_utc(int(ds)) for ds in instants[inside]]
-    assert series["prediction"] == np.round(grid.yhat[inside], 2).tolist()
-    assert series["prediction_low"] == np.round(grid.lower(level)[inside], 2).tolist()
-    assert series["prediction_high"] == np.round(grid.upper(level)[inside], 2).tolist()
+    expected = np.column_stack([grid.yhat, grid.lower(level), grid.upper(level)])[inside]
+    expected[3] = history["close"][-1]  # at the data's end the forecast at lead 0: no band
+    shown = [series["prediction"], series["prediction_low"], series["prediction_high"]]
+    assert shown == np.round(expected, 2).T.tolist()
     assert (series["level"], series["interval_width"]) == (level, level / 100)
-    # Up to the data's end the points are the hindcast, beside the closes; then the forecast.
+    # Before the data's end the points are the hindcast, beside the closes; then the forecast.
     assert series["data_until"] == iso_utc(facts.data_end) == series["date"][3]
     assert series["actual"][:4] == np.round(history["close"][-4:], 2).tolist()
     assert series["actual"][4:] == [None, None]
@@ -90,7 +91,7 @@ def test_csv_has_one_row_per_point(client, facts, conforms):
     assert [row["date"] for row in rows] == [iso_utc(facts.data_end + h * HOUR) for h in (-1, 0, 1)]
     assert rows[0]["actual"]
     assert not rows[2]["actual"]
-    assert [row["kind"] for row in rows] == ["hindcast", "hindcast", "forecast"]
+    assert [row["kind"] for row in rows] == ["hindcast", "forecast", "forecast"]
     assert all(float(row["prediction_low"]) <= float(row["prediction"]) for row in rows)
 
 

@@ -4,12 +4,12 @@ instant, over a range, and the answer at an instant.
 The forecast at instant t is the price at t, the close of the bar ending at t (a date alone is
 00:00 UTC). Training labels a bar, a grid row and a backtest point by the bar's open time:
 `closing` and `opening` are the only place the API turns one into the other. Instants lie on the
-axis `first + index * step`, interpolated linearly between the grid's knots: hindcasts up to the
-data's end, the forecast after it, which starts at the last close (lead 0, no band; no hindcast
-enters it). Where the API read a price newer than the data's end, every instant from it on is
-answered from that price (`from_latest`; at its own instant, the price), with the band the model
-issued for the lead that remains (`fan`); a starting price older than NOTE_AFTER_HOURS is
-noted."""
+axis `first + index * step`, interpolated linearly between the grid's knots: hindcasts before the
+data's end, the forecast from it on, which starts at the last close (lead 0 at the data's end
+itself, no band; no hindcast enters it). Where the API read a price newer than the data's end,
+every instant from it on is answered from that price (`from_latest`; at its own instant, the
+price), with the band the model issued for the lead that remains (`fan`); a starting price
+older than NOTE_AFTER_HOURS is noted."""
 
 from __future__ import annotations
 
@@ -118,19 +118,22 @@ class Forecast:
 
     def at(self, epoch: float, level: int) -> tuple[list[float], int]:
         """The forecast and band at a checked instant, and the instant the data it had seen
-        ended (its origin bar's close): the later knot's."""
+        ended (its origin bar's close): the later knot's; from the data's end on, the data's end."""
+        values = self.values_at(np.array([epoch]), level)[0].tolist()
+        if epoch >= self.data_end:
+            return values, self.data_end
         grid = self.grid
         around = grid.between(np.array([opening(epoch, self.step)]))
         (before,), (after,), (fraction,) = around
         knots = (before, after) if fraction > 0 else (before,)
         origin = max(int(grid.time[knot]) - int(grid.lead[knot]) for knot in knots)
-        return self.values_at(np.array([epoch]), level)[0].tolist(), closing(origin, self.step)
+        return values, closing(origin, self.step)
 
     def band_chosen_later(self, ds: np.ndarray) -> np.ndarray:
         """Per instant: a hindcast whose band was chosen with hindsight of it."""
         if self.band_chosen_until is None:
             return np.zeros(len(ds), dtype=bool)
-        return (ds <= self.band_chosen_until) & (ds <= self.data_end)
+        return (ds <= self.band_chosen_until) & (ds < self.data_end)
 
     def actual_at(self, epoch: float) -> float | None:
         """The close of the bar ending at `epoch` (interpolated between two); None in a gap."""
@@ -169,12 +172,12 @@ class Forecast:
         return Points(ds, self.values_at(ds, level), actual)
 
     def values_at(self, ds: np.ndarray, level: int) -> np.ndarray:
-        """Between the grid's knots; in the first bar past the data's end, the point on its way
-        from the last close to the first bar's, with the band of its `fan`."""
+        """Between the grid's knots; from the data's end through the first bar after it, the
+        point on its way from the last close to the first bar's, with the band of its `fan`."""
         ds = np.asarray(ds)
         values = self.grid.values_at(self.grid.between(opening(ds, self.step)), level)
         leads = ds - self.data_end
-        first = (leads > 0) & (leads < self.step)
+        first = (leads >= 0) & (leads < self.step)
         if first.any():
             close = self.history.last_close
             ahead = self.values_at(np.array([self.data_end + self.step]), level)[0, 0]
@@ -233,7 +236,7 @@ class Forecast:
             prediction_high=high,
             interval_width=level / 100,
             level=Level(level),
-            kind=Kind.HINDCAST if self.first <= epoch <= self.data_end else Kind.FORECAST,
+            kind=Kind.HINDCAST if self.first <= epoch < self.data_end else Kind.FORECAST,
             data_until=iso_utc(data_until),
             lead_hours=round((epoch - data_until) / HOUR, 2),
             model_version=self.model_version,

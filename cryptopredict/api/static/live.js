@@ -26,8 +26,12 @@ function liveAsset() {
   return document.getElementById("asset-select").value;
 }
 
+// A served price with every decimal it was served with (the API's digits), the cent at least.
 function money(value) {
-  return value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const places = Math.min(20, (String(value).split(".")[1] || "").length);
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: 2, maximumFractionDigits: Math.max(2, places),
+  });
 }
 
 function ago(seconds) {

@@ -10,8 +10,8 @@ import msgspec
 from cryptopredict.artifact.schema import DEFAULT_LEVEL, INTERVAL_PATTERN
 
 PRICE = (
-    "in the pair's quote currency (USD for `btc-usd`), rounded to the cent, or below 1 to six "
-    "significant digits"
+    "in the pair's quote currency (USD for `btc-usd`), to six significant digits and at least "
+    "the cent"
 )
 
 

@@ -172,9 +172,9 @@ class ForecastPoints(Answer):
     data_until: Annotated[
         Time,
         doc(
-            "When the data ended, the close of the last stored bar: points up to it are the "
-            "hindcast (each made before its instant, from rolling origins), later ones the "
-            "forecast made then."
+            "When the data ended, the close of the last stored bar: points before it are the "
+            "hindcast (each made before its instant, from rolling origins), it and later ones "
+            "the forecast made then (at it, the last close)."
         ),
     ]
     start: Time
