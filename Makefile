@@ -14,7 +14,7 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # The Debian tools the test suite drives: `make test` needs every one (installing it with apt
 # when run as root) or stops, naming it and how to get it. WITHOUT=wrk,postgresql does without
 # those named (their tests are skipped, and the run says so at its end); .ci/run never does.
-TOOLS := chromium wrk postgresql prometheus docker-registry gh
+TOOLS := chromium wrk postgresql prometheus docker-registry
 chromium_command := chromium
 chromium_for := the browser tests (dashboard, Swagger UI, live panel, notebook charts)
 wrk_command := wrk
@@ -25,8 +25,6 @@ prometheus_command := promtool
 prometheus_for := the alerting rules' checks (promtool check rules, promtool test rules)
 docker-registry_command := docker-registry
 docker-registry_for := the release's registry tests (finding the previous release image by digest)
-gh_command := gh
-gh_for := the release's setup tests (setup makes its changes with the GitHub CLI)
 # HAProxy is the server's, not only the suite's: `make run`, `make serve` and `make live` need it
 # too, and nothing does without it (WITHOUT cannot name it).
 haproxy_command := haproxy
@@ -296,7 +294,7 @@ report: $(VENV)/.run-deps
 	$(BIN)/python -m tests.e2e.training
 	$(BIN)/python -m tools.report --artifacts "$$($(BIN)/python -m tests.e2e.training --where)"
 
-.PHONY: bench soak wrk postgresql prometheus docker-registry gh haproxy bench-scale bench-first-run month
+.PHONY: bench soak wrk postgresql prometheus docker-registry haproxy bench-scale bench-first-run month
 # `make bench-first-run`: `make run` on a fresh clone of HEAD, piped to a file, timed line by line:
 # the first 200 from the install and from the command, /healthz listing the pairs still
 # training, the longest silence while training, lines about a pair that do not name it, and
@@ -346,10 +344,6 @@ month: $(VENV)/.test-deps docker-registry
 # A real registry (Debian's docker-registry) for the release's tests and make image-test.
 docker-registry:
 	$(call apt_tool,docker-registry)
-
-# The GitHub CLI (Debian's gh), which setup makes its changes with, for the release's setup tests.
-gh:
-	$(call apt_tool,gh)
 
 # The API's reverse proxy (Debian's haproxy): make run, make serve and the image serve behind it.
 haproxy:

@@ -13,9 +13,11 @@ forked repositories by default. You must enable GitHub Actions in the Actions ta
 repository" ("Events that trigger workflows", Workflows in forked repositories:
 https://docs.github.com/en/actions/reference/workflows-and-actions/events-that-trigger-workflows;
 the fork's banner, github/docs#15761: "Workflows aren't being run on this forked repository ...
-I understand my workflows, go ahead and enable them"). Meanwhile the workflows read `active`,
-"Enable a workflow" changes nothing, and a dispatch is refused (HTTP 422); `press_the_button()`
-is the owner's click.
+I understand my workflows, go ahead and enable them"). Meanwhile "Enable a workflow" changes
+nothing, and a dispatch is refused (HTTP 422); `press_the_button()` is the owner's click. And its
+scheduled workflow, the release, is off ("When a public repository is forked, scheduled workflows
+are disabled by default", "Disabling and enabling a workflow"): `disabled_fork` until enabled,
+running nothing, a schedule included (`scheduled()`).
 
 `Fork.set_up()` is the fork as setup leaves it (Render and Pages on), each committed setting held
 as GitHub keeps it; asked with a job's token (`job_token`), GitHub shows no ruleset's bypass list
@@ -29,6 +31,7 @@ import base64
 import json
 import urllib.parse
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +89,10 @@ NOT_RUN = {"message": "Actions has been disabled for this repository.", "status"
 Answer = tuple  # (status, body), or with headers
 
 
+def _now() -> str:
+    return f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
 def _json(status: int, document: Any = None) -> Answer:
     return status, b"" if document is None else json.dumps(document).encode()
 
@@ -98,9 +105,11 @@ class Fork:
     repository: str = "octo/cryptopredict"
     actions_on: bool = False  # the owner pressed the Actions tab's button
     workflows: dict[str, str] = field(
-        default_factory=lambda: {"release.yml": "active", "docs.yml": "active"}
+        default_factory=lambda: {"release.yml": "disabled_fork", "docs.yml": "active"}
     )
+    enabled_at: str = ""  # when release.yml was last enabled (its `updated_at`)
     runs: list[dict[str, Any]] = field(default_factory=list)  # the release's, newest first
+    ends: tuple | None = None  # how a run a dispatch starts ends, at once: ran()'s (a test's)
     # Each run's jobs, by its id: (name, conclusion, its error annotations).
     jobs: dict[int, list[tuple[str, str, list[str]]]] = field(default_factory=dict)
     host: str = ""  # where the server answers, for the Link to a list's next page
@@ -130,6 +139,7 @@ class Fork:
     def set_up(cls, **changes: Any) -> Fork:
         """The fork as setup leaves it, Render and Pages on, its package public; but `changes`."""
         fork = cls(actions_on=True, has_issues=True, pages={"build_type": "workflow"})
+        fork.workflows["release.yml"], fork.enabled_at = "active", _now()
         fork.dependabot = {"alerts", "updates"}
         fork.issues.labels.add(LABEL)
         for name in ENVIRONMENTS:
@@ -145,7 +155,7 @@ class Fork:
         fork.keys = [{"id": fork._id(), "title": "release tags", "read_only": False}]
         fork.variables = {"RELEASE_REPOSITORY": fork.repository, "RENDER_SERVICE_URL": SERVICE}
         link = f"https://github.com/{fork.repository}/actions/runs/1"
-        fork.runs = [{"id": 1, "event": "workflow_dispatch", "html_url": link}]
+        fork.runs = [{"id": 1, "event": "schedule", "html_url": link, "created_at": _now()}]
         linked = {"full_name": fork.repository}
         fork.package = {"name": "cryptopredict", "visibility": "public", "repository": linked}
         blueprint = (Path(__file__).resolve().parents[2] / "render.yaml").read_text()
@@ -235,13 +245,15 @@ class Fork:
 
     def _workflows(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         name, _slash, action = path.removeprefix("/").partition("/")
-        if action == "runs":  # of a `status` (or conclusion), `created` since ">=WHEN"
+        if action == "runs":  # of an `event`, a `branch`, a `status`, `created` since ">=WHEN"
             asked = dict(urllib.parse.parse_qsl(self._asked.partition("?")[2]))
             since = asked.get("created", "").removeprefix(">=")
             runs = [
                 run
                 for run in self.runs
                 if asked.get("status") in (None, run.get("status"), run.get("conclusion"))
+                and asked.get("event") in (None, run.get("event"))
+                and asked.get("branch") in (None, run.get("head_branch"))
                 and run.get("created_at", "") >= since
             ]
             return paged(runs, self._asked, self.host, "workflow_runs")
@@ -251,22 +263,31 @@ class Fork:
             number = len(self.runs) + 1
             link = f"https://github.com/{self.repository}/actions/runs/{number}"
             run = {"id": number, "event": "workflow_dispatch", "html_url": link, **body}
-            self.runs.insert(0, {**run, "status": "queued"})
-            return _json(204)
-        if action == "enable" and self.workflows[name] == "disabled_manually":
-            self.workflows[name] = "active"  # a fork's own, not-yet-enabled Actions stay off
+            run |= {"head_branch": body["ref"], "status": "queued", "created_at": _now()}
+            self.runs.insert(0, run)
+            if self.ends:
+                self.ran(number, *self.ends, **{k: v for k, v in run.items() if k != "status"})
+            details = {"workflow_run_id": number, "run_url": link, "html_url": link}
+            return _json(200, details) if body.get("return_run_details") else _json(204)
+        if action == "enable" and (self.actions_on or self.workflows[name] == "disabled_manually"):
+            self.workflows[name], self.enabled_at = "active", _now()  # not before the button
         if action == "disable":
             self.workflows[name] = "disabled_manually"
         if action:
             return _json(204)
-        return _json(200, {"path": f".github/workflows/{name}", "state": self.workflows[name]})
+        state, path = self.workflows[name], f".github/workflows/{name}"
+        return _json(200, {"path": path, "state": state, "updated_at": self.enabled_at})
+
+    def scheduled(self) -> bool:
+        """Whether GitHub starts the release's scheduled runs."""
+        return self.actions_on and self.workflows["release.yml"] == "active"
 
     def ran(self, number: int, conclusion: str, jobs: list | None = None, **more: Any) -> None:
         """A run of the release, the newest: completed with `conclusion`, its `jobs` as `jobs`
         holds them."""
         page = f"https://github.com/{self.repository}/actions/runs/{number}"
         run = {"id": number, "status": "completed", "conclusion": conclusion, "html_url": page}
-        self.runs.insert(0, run | more)
+        self.runs = [run | more, *(each for each in self.runs if each["id"] != number)]
         self.jobs[number] = jobs or []
 
     def _run(self, _: str, path: str, __: dict[str, Any]) -> Answer | None:

@@ -33,7 +33,6 @@ from tests.release.month_report import report, write
 from tests.release.month_world import (
     CYCLE_HOURS,
     CYCLE_MINUTE,
-    DISPATCHED,
     HOUR,
     KINDS,
     Fault,
@@ -212,7 +211,7 @@ class Month:
         self.world.now = start
         label = f"{kind} at hour {self.world.hour(start):g} ({event.ref}, {event.sha[:7]})"
         self.world.run_label, self.world.moved_in_run = label, 0
-        deploys, dispatched = len(self.world.deploys), len(self.world.dispatched)
+        deploys = len(self.world.deploys)
         directory = self.tmp / "runs" / f"{len(self.runs)}-{number}"
         run = self.runner.run_in(directory, event)
         if self.failed is not None:
@@ -243,18 +242,17 @@ class Month:
         built = run.jobs.get("image") is not None and run.result("image") != "skipped"
         took = sum(job.seconds for job in run.jobs.values())  # one job after another
         self.busy_until = max(self.busy_until, start + max(HOUR if built else HOUR / 10, took))
-        for started in range(DISPATCHED + dispatched, DISPATCHED + len(self.world.dispatched)):
-            if started not in self.world.running:  # started, though nobody waited for it
-                self.world.running.add(started)
-                self.release(started, by=label)
+        for queued in [r["id"] for r in self.world.fork.runs if r.get("status") == "queued"]:
+            if queued not in self.world.running:  # started, though nobody waited for it
+                self.world.running.add(queued)
+                self.release(queued, by=label)
 
     def release(self, number: int, by: str = "") -> None:
         """The run GitHub started for the dispatch `number`, while the run that started it
         waits (or after it, where it did not): as the owner's run would see it, an hour's tenth
         after that run's start."""
-        args = self.world.dispatched[number - DISPATCHED]
-        tag = args[args.index("--ref") + 1]
-        inputs = dict(arg.split("=", 1) for arg in args if "=" in arg and "--" not in arg)
+        dispatched = next(run for run in self.world.fork.runs if run["id"] == number)
+        tag, inputs = dispatched["head_branch"], dispatched.get("inputs") or {}
         commit = self.remote.git("rev-parse", f"refs/tags/{tag}^{{commit}}")
         event = Event(
             "workflow_dispatch",

@@ -1,8 +1,7 @@
 """The commands a simulated month's jobs find on their PATH (tests/release/month.py), each asking
 the world (`MONTH_URL`: tests/release/month_world.py) whether a fault strikes it first:
 
-- `gh`: `attestation verify` (tests/release/attestations.py), `workflow run` (the dispatch, told
-  to the world, which names the run it starts), `auth token`; a fault answers as gh does to
+- `gh`: `attestation verify` (tests/release/attestations.py); a fault answers as gh does to
   GitHub's HTTP 503, or hangs (a time-out);
 - `docker`: `buildx imagetools inspect` and `create` against the registry (`FAKE_REGISTRY_URL`)
   with the job's `docker login`, `create`/`cp`/`rm` reading a file out of a pushed image, and any
@@ -116,15 +115,6 @@ def gh(args: list[str]) -> int:
         return 1
     if args[:2] == ["attestation", "verify"]:
         return attestations.main(args[2:])
-    if args[:2] == ["workflow", "run"]:  # GitHub names the run it started: gh prints its page
-        body = json.dumps({"args": args[2:]}).encode()
-        request = urllib.request.Request(f"{os.environ['MONTH_URL']}/_month/dispatch", body)
-        with urllib.request.urlopen(request) as answer:
-            print(json.loads(answer.read())["html_url"])
-        return 0
-    if args[:2] == ["auth", "token"]:
-        print(os.environ.get("GH_TOKEN", ""))
-        return 0
     print(f"gh {' '.join(args)}: not a command this stand-in answers", file=sys.stderr)
     return 1
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import json
 import math
 import re
 import threading
@@ -37,7 +36,6 @@ HOUR = 3600
 REPOSITORY = "octo/cryptopredict"
 NAME = "octo/cryptopredict"  # the image's name in the registry
 VERSIONS = f"/users/octo/packages/container/{NAME.split('/')[1]}/versions"
-DISPATCHED = 10_000  # the first dispatched run's id
 CYCLE_HOURS = 6
 CYCLE_MINUTE = 23 / 60  # the schedule's cron: minute 23 of every sixth hour
 FRESH_HOURS = 12
@@ -130,9 +128,7 @@ class World:
         self.deploy_delay = HOUR  # a run's deploy comes an hour after it starts
         self.tag_moves: list[tuple[float, str, str]] = []  # (simulated time, tag, digest)
         self.package = Package("octo", NAME.split("/")[1])  # GitHub's packages API of it
-        self.dispatched: list[list[str]] = []  # `gh workflow run` arguments, in order
         self.running: set[int] = set()  # the dispatched runs started
-        self.ran: set[int] = set()  # ... and over, their record kept
         self.start_run: Callable[[int], None] = lambda number: None  # the simulation's
         self.feed = Feed()  # OSV's vulnerability feed, as pip-audit asks it
         self.registry = LocalRegistry(private=True)
@@ -219,8 +215,7 @@ class World:
         reply(handler, status, document, headers=(headers or [{}])[0].items())
 
     def _answer(self, method: str, path: str, asked: dict[str, str], body: bytes) -> tuple:
-        sent = json.loads(body) if body.strip() else {}
-        told = self._stand_ins(path, asked, sent)
+        told = self._stand_ins(path, asked)
         if told is not None:
             return told
         if path.startswith("/deploy/"):
@@ -228,7 +223,7 @@ class World:
         if path.startswith(VERSIONS):
             return self._package(method, path, asked)
         run = re.fullmatch(f"/repos/{REPOSITORY}/actions/runs/(\\d+)", path)
-        if run and not self._over(int(run[1])):
+        if run and self._queued(int(run[1])):
             return 200, {"status": "in_progress"}
         asked_of_it = f"{path}?{urllib.parse.urlencode(asked)}"
         return (
@@ -237,19 +232,16 @@ class World:
             or (404, {"message": "Not Found"})
         )
 
-    def _over(self, number: int) -> bool:
-        """Whether the run `number` is over: a dispatched one not yet run starts now (the
-        simulation's `start_run`), in progress until it concludes."""
+    def _queued(self, number: int) -> bool:
+        """Whether the run `number` is a dispatch's not yet concluded: not yet run, it starts now
+        (the simulation's `start_run`), in progress until it concludes."""
         with self.lock:
-            begin = number not in self.running
+            shown = next((run for run in self.fork.runs if run["id"] == number), {})
+            begin = shown.get("status") == "queued" and number not in self.running
             self.running.add(number)
         if begin:
-            threading.Thread(target=self._start, args=(number,), daemon=True).start()
-        return number in self.ran
-
-    def _start(self, number: int) -> None:
-        self.start_run(number)
-        self.ran.add(number)
+            threading.Thread(target=self.start_run, args=(number,), daemon=True).start()
+        return shown.get("status") == "queued"
 
     def asleep(self) -> bool:
         """Whether production sleeps (a cold start struck) and is not awake yet: `seconds` (50)
@@ -277,18 +269,12 @@ class World:
             "stale": ["btc-usd"] if stale else [],
         }
 
-    def _stand_ins(self, path: str, asked: dict[str, str], sent: Any) -> tuple | None:
-        """What the month's stand-ins ask: a fault, a dispatch, the advisories published."""
+    def _stand_ins(self, path: str, asked: dict[str, str]) -> tuple | None:
+        """What the month's stand-ins ask: a fault, the advisories published."""
         if path == "/_month/consume":
             moved = asked.get("after_a_move") == "1"
             fault = self.consume(asked["target"], asked.get("detail", ""), after_a_move=moved)
             return 200, {"kind": fault.kind, **fault.spec} if fault else {}
-        if path == "/_month/dispatch":  # GitHub's answer, asked for its details as gh asks
-            with self.lock:
-                self.dispatched.append(sent["args"])
-                number = DISPATCHED + len(self.dispatched) - 1
-            page = f"https://github.com/{REPOSITORY}/actions/runs/{number}"
-            return 200, {"workflow_run_id": number, "run_url": page, "html_url": page}
         if path == "/_month/advisories":
             return 200, self.feed.published
         return None

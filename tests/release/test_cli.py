@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.release.github_fork import Fork
 from tests.release.scratch_git import ScratchRepo, checkout_run
 from tests.release.workflow_runner import read_outputs as outputs
 from tools.release.cli import github_outputs, main
@@ -176,3 +177,22 @@ def test_a_malformed_release_assets_fails_naming_it(tagged, capsys, variable):
     err = capsys.readouterr().err
     assert "RELEASE_ASSETS holds" in err
     assert "<base>-<quote>" in err or "more than one top:N" in err
+
+
+@pytest.mark.parametrize(
+    ("state", "enabled"),
+    [("active", True), ("disabled_inactivity", False), ("disabled_manually", False)],
+)
+def test_the_schedule_is_kept_on_unless_it_was_turned_off(server, state, enabled):
+    """Issue 24: only a workflow that runs is enabled again, restarting GitHub's 60 days; one a
+    person (or GitHub) turned off is left as it is."""
+    fork = Fork.set_up(workflows={"release.yml": state})
+    server.handler = fork.handle
+    environ = {
+        "GITHUB_TOKEN": "t",
+        "GITHUB_REPOSITORY": fork.repository,
+        "GITHUB_API_URL": server.url,
+    }
+    assert main(["keepalive"], environ) == 0
+    enable = ("PUT", f"/repos/{fork.repository}/actions/workflows/release.yml/enable")
+    assert (enable in fork.writes) is enabled

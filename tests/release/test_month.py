@@ -66,7 +66,7 @@ def test_a_short_month_judges_each_fault_as_the_whole_month_does(tmp_path, capsy
     Production stays fresh and each release is one issue of the record."""
     script = tmp_path / "faults.json"
     faults = [
-        {"kind": "gh-503", "hour": 0, "call": "workflow run", "count": 3},
+        {"kind": "github-api-5xx", "hour": 0, "call": "dispatches", "count": 3},
         {"kind": "registry-push-503", "hour": 0, "count": 4},
         {"kind": "base-image-429", "hour": 2, "count": 3},
         {"kind": "cache-export-denied", "hour": 3},

@@ -65,9 +65,6 @@ TRAINED = msgspec.json.encode(
 FAKE_GH = """#!/usr/bin/env bash
 echo "gh $*" >>"$FAKE_LOG"
 if [ "$1" = attestation ]; then exec python3 -m tests.release.attestations "$@"; fi
-if [ "$1 $3" = "api --jq" ]; then echo "$FAKE_WORKFLOW_STATE"; exit 0; fi
-[ "$1 $3" = "api PUT" ] && exit 0
-[ "$1 $2" = "workflow run" ] && echo "https://github.com/octo/cryptopredict/actions/runs/77"
 """
 
 
@@ -149,8 +146,9 @@ class Release:
         return 200, json.dumps({"kind": "base-image-429"} if struck else {}).encode()
 
     def released(self, conclusion: str, failed: str = "") -> None:
-        """The run on the tag (77) as GitHub shows it: concluded, its job `failed` failing."""
-        self.fork.ran(77, conclusion, [(failed, "failure", [SIGSTORE_DOWN])] if failed else [])
+        """The run on the tag a dispatch starts as GitHub shows it: concluded, its job `failed`
+        failing."""
+        self.fork.ends = (conclusion, [(failed, "failure", [SIGSTORE_DOWN])] if failed else [])
 
     def push(self, message: str) -> str:
         """A commit pushed to main."""
@@ -235,9 +233,8 @@ def test_a_push_is_tested_tagged_with_the_deploy_key_and_its_tag_started_buildin
     [tag] = [call for call in calls if call.startswith("ssh ")]
     assert "StrictHostKeyChecking=yes" in tag, "GitHub's host key checked strictly"
     assert tag.endswith("git@github.com git-receive-pack 'octo/cryptopredict.git'")
-    assert calls[-1] == (
-        "gh workflow run release.yml --repo octo/cryptopredict --ref v0.2.0 -f start-anew="
-    )
+    [started] = [each for each in release.fork.runs if each["event"] == "workflow_dispatch"]
+    assert (started["head_branch"], started["inputs"]) == ("v0.2.0", {"start-anew": ""})
     assert {(job, secret) for job, _, secret in run.secrets_read()} == {
         ("tag", "RELEASE_TAG_KEY")
     }, "no training secret, no hook: nothing is built on main"
@@ -255,9 +252,9 @@ def test_the_run_on_main_waits_for_the_release_it_started_and_fails_with_it(rele
     run = release.runner.run(push_event(x), reuse={"base": {}, "test": {}})
     assert [run.result(job) for job in ("tag", "dispatch")] == ["success", "failure"]
     said = run.failure().output
-    assert "::error title=release wait::the release https://" in said
+    assert "::error title=release dispatch::the release https://" in said
     assert f"ended failure: sign the tested image's build provenance: {SIGSTORE_DOWN}" in said
-    assert ("GET", "/repos/octo/cryptopredict/actions/runs/77") in release.server.requests
+    assert ("GET", "/repos/octo/cryptopredict/actions/runs/2") in release.server.requests
 
 
 def rebuilt(release: Release, event: Event) -> tuple[WorkflowRun, dict[str, str]]:
@@ -759,19 +756,3 @@ def test_a_job_past_its_timeout_minutes_is_cancelled_on_the_clock(tmp_path):
     assert [step.outcome for step in run.jobs["hang"].steps] == ["cancelled", "skipped", "success"]
     assert "exceeded the maximum execution time" in run.jobs["hang"].steps[0].output
     assert 60 <= run.jobs["hang"].seconds < 600
-
-
-@pytest.mark.parametrize(
-    ("state", "enabled"),
-    [("active", True), ("disabled_inactivity", True), ("disabled_manually", False)],
-)
-def test_the_schedule_is_kept_on_unless_a_maintainer_turned_it_off(release, state, enabled):
-    """Issue 24: only where the schedule, not a maintainer, turned the workflow off."""
-    release.runner.variables["RELEASE_REPOSITORY"] = REPOSITORY
-    release.runner.environ["FAKE_WORKFLOW_STATE"] = state
-    run = release.runner.run(Event("schedule", "refs/heads/main", release.c), only=["keepalive"])
-    assert run.result("keepalive") == "success"
-    calls = release.calls()
-    assert calls[0] == f"gh api repos/{REPOSITORY}/actions/workflows/release.yml --jq .state"
-    enable = f"gh api --method PUT repos/{REPOSITORY}/actions/workflows/release.yml/enable"
-    assert (enable in calls) is enabled

@@ -9,18 +9,16 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cryptopredict.artifact.record_format import READS, RECORD_VERSION
+from tools.release import runs
 from tools.release.github import GitHub, GitHubError
 from tools.release.plan import check_publish, git, git_auth, live_tags, plan_run
 from tools.release.previous import (
@@ -224,18 +222,10 @@ def next_version(argv: list[str], _: Mapping[str, str]) -> str:
     parser = _parser(next_version)
     parser.add_argument("--ref", required=True, help="the run's git ref, as in GITHUB_REF")
     parser.add_argument("--head-message", default="", help="the head commit's message (on push)")
-    parser.add_argument(
-        "--first-version",
-        default="",
-        help=f"the version when no vX.Y.Z tag exists yet (empty: {DEFAULT_FIRST_VERSION})",
-    )
+    parser.add_argument("--first-version", default="", help="with no release tag yet (0.1.0)")
     parser.add_argument("--repository", required=True, help=REPOSITORY)
     parser.add_argument("--built-at", type=_aware, help="UTC build time, ISO 8601 (default: now)")
-    parser.add_argument(
-        "--assets",
-        default="",
-        help=f"the pairs to train, as RELEASE_ASSETS holds them (empty: {DEFAULT_ASSETS})",
-    )
+    parser.add_argument("--assets", default="", help="RELEASE_ASSETS, the pairs (top:200)")
     args = parser.parse_args(argv)
     first = Version.parse(args.first_version or DEFAULT_FIRST_VERSION)
     assets = release_assets(args.assets)
@@ -327,12 +317,7 @@ def retention(argv: list[str], environ: Mapping[str, str]) -> int:
     parser = _parser(retention)
     parser.add_argument("--repository", required=True, help=REPOSITORY)
     parser.add_argument("--image", help=IMAGE)
-    parser.add_argument(
-        "--service-url",
-        default="",
-        help="the production service (RENDER_SERVICE_URL): the image whose model version its "
-        "/healthz reports is kept (empty: nothing deployed)",
-    )
+    parser.add_argument("--service-url", default="", help="production's: what it serves is kept")
     parser.add_argument("--keep-days", type=float, default=7.0, help="keep what these days pushed")
     parser.add_argument("--max-deletions", type=int, default=100, help="at most, oldest first")
     args = parser.parse_args(argv)
@@ -377,21 +362,16 @@ def run_setup(argv: list[str], environ: Mapping[str, str]) -> int:
     parser.add_argument("--repository", required=True, help="owner/name of your fork")
     parser.add_argument("--dry-run", action="store_true", help="check and say the changes only")
     render = parser.add_mutually_exclusive_group()
-    render.add_argument(
-        "--render-service-url",
-        help=f"deploy on Render: the service's URL; its deploy hook is read from ${HOOK_SECRET} "
-        "or asked for, and sealed into the environment",
-    )
+    render.add_argument("--render-service-url", help=f"Render's service (${HOOK_SECRET}: asked)")
     render.add_argument("--no-render", action="store_true", help="deploy nowhere")
     parser.add_argument("--no-pages", action="store_true", help="disable the docs workflow")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds, at most (300)")
     args = parser.parse_args(argv)
-    if not args.dry_run and not (importlib.util.find_spec("cryptography") and shutil.which("gh")):
+    if not args.dry_run and not all(map(importlib.util.find_spec, ("cryptography", "nacl"))):
         raise ValueError(
-            "setup makes its changes with the GitHub CLI, gh (https://cli.github.com), and the "
-            f"deploy key with cryptography: install gh, and in the clone {SETUP_INSTALL}, then "
-            "run it with .venv/bin/python (docs/release.md, 'Set it up on a fork', steps 1 and "
-            "2); --dry-run needs nothing but Python"
+            "setup makes the deploy key with cryptography and seals the secrets with PyNaCl: in "
+            f"the clone {SETUP_INSTALL}, then run it with .venv/bin/python (docs/release.md, 'Set "
+            "it up on a fork', step 2); --dry-run needs nothing but Python"
         )
     token = environ.get("GITHUB_TOKEN", "").strip()
     with contextlib.suppress(FileNotFoundError):  # else the GitHub CLI's, where gh is installed
@@ -401,7 +381,8 @@ def run_setup(argv: list[str], environ: Mapping[str, str]) -> int:
             "setup needs your token: GITHUB_TOKEN, or the GitHub CLI (gh, https://cli.github.com) "
             "logged in: `gh auth login`"
         )
-    github = GitHub.from_environ(environ, repository=args.repository, token=token)
+    fix = "run setup with a token of an administrator of the repository"
+    github = GitHub.from_environ(environ, repository=args.repository, token=token, fix=fix)
     print(
         f"asking {github.api_url} about {args.repository} for {args.timeout:g} s at most "
         "(--timeout); a call it does not answer is tried again, each try said here",
@@ -448,20 +429,6 @@ def say(argv: list[str], environ: Mapping[str, str]) -> str:
     return tell(environ, args.topic, text)
 
 
-def _first_failed(github: GitHub, run: int) -> str:
-    """A run's first failed job and the last of its error annotations (GitHub's own "Process
-    completed with exit code" aside)."""
-    jobs = github.get(f"/actions/runs/{run}/jobs?filter=latest", "actions: read").get("jobs")
-    job = next((job for job in jobs or [] if job.get("conclusion") == "failure"), None)
-    if job is None:
-        return "(none failed)"
-    notes = github.listed(f"/check-runs/{job['id']}/annotations", "checks: read")
-    said = [str(note.get("message")) for note in notes if note.get("annotation_level") == "failure"]
-    said = [each for each in said if "Process completed with exit code" not in each]
-    last = said[-1][-300:] if said else "nothing on the run's page: read the job's log"
-    return f"{job.get('name')}: {last}"
-
-
 def production(argv: list[str], environ: Mapping[str, str]) -> int:
     """Say production serving stale data or not answering (with no deploy: the image `latest`
     names), whatever the cause, in the one issue with the runs that failed since its newest bar,
@@ -489,47 +456,32 @@ def production(argv: list[str], environ: Mapping[str, str]) -> int:
     )
     if why:
         print(f"::error title=production stale::{why}", file=sys.stderr)
-        why = f"{why}.\n\n{_failed_since(environ, since)}.\n\n{STALE_FIX}"
+        github = GitHub.from_environ(environ, "production")
+        why = f"{why}.\n\n{runs.failed_since(github, since)}.\n\n{STALE_FIX}"
     _tell(environ, "production-stale", why)
     return 0
 
 
-def _failed_since(environ: Mapping[str, str], since: str) -> str:
-    """The release runs that failed since `since` (the ten newest where unsaid), each with its
-    first failed job and that job's last words, in a Markdown list."""
-    github = GitHub.from_environ(environ, "production")
-    after = f"&created={urllib.parse.quote(f'>={since}')}" if since else ""
-    path = f"/actions/workflows/release.yml/runs?status=failure&per_page=10{after}"
-    failed = ["The release runs that failed since:"]
-    try:
-        for run in github.get(path, "actions: read").get("workflow_runs") or []:
-            said = _first_failed(github, run["id"])
-            failed.append(f"- {run.get('html_url')} ({run.get('event')}): {said}")
-    except GitHubError as error:
-        return f"The release runs that failed could not be listed: {error}"
-    return "\n".join(failed) if failed[1:] else "No release run failed since"
-
-
-def wait(argv: list[str], environ: Mapping[str, str]) -> str:
-    """Wait for the release run this run started, and fail naming its first failed job and its
-    last words where it did not succeed: the run waiting, the owner's, fails with it, and GitHub
-    mails its actor (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)."""
-    parser = _parser(wait)
-    parser.add_argument("--run", type=int, required=True, help="the run's id")
+def dispatch(argv: list[str], environ: Mapping[str, str]) -> str:
+    """Start the release on the newest release tag and wait for its run, failing naming its first
+    failed job and its last words where it did not succeed: the run waiting, the owner's, fails
+    with it, and GitHub mails its actor (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)."""
+    parser = _parser(dispatch)
+    parser.add_argument("--tag", required=True, help="the release tag to build, vX.Y.Z")
+    parser.add_argument("--start-anew", default="", help=START_ANEW)
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between asks")
     args = parser.parse_args(argv)
-    github = GitHub.from_environ(environ, "waiting for the release")
-    path = f"/actions/runs/{args.run}"
-    while (run := github.get(path, "actions: read"))["status"] != "completed":
-        time.sleep(args.interval)
-    url, ended = run.get("html_url"), run.get("conclusion")
-    if ended == "success":
-        return f"the release {url} succeeded"
-    raise ValueError(
-        f"the release {url} ended {ended}: {_first_failed(github, args.run)}. "
-        "Where it says re-run, the next scheduled run does; where it names a fix, make it "
-        "(docs/release.md, 'The one issue')"
-    )
+    github = GitHub.from_environ(environ, "starting the release")
+    run = runs.start(github, args.tag, {"start-anew": args.start_anew})
+    print(f"the release of {args.tag} started: {run.get('html_url')}", file=sys.stderr)
+    return runs.wait(github, int(run["workflow_run_id"]), args.interval)
+
+
+def keepalive(argv: list[str], environ: Mapping[str, str]) -> str:
+    """Keep the schedule on: enable the release workflow while it is active, so that GitHub's 60
+    days without activity count from now (reads $GITHUB_TOKEN, $GITHUB_REPOSITORY)."""
+    _parser(keepalive).parse_args(argv)
+    return runs.keep_alive(GitHub.from_environ(environ, "keeping the schedule on"))
 
 
 NOT_ATTESTED = (
@@ -577,12 +529,7 @@ def publish_check(argv: list[str], environ: Mapping[str, str]) -> str:
     parser = _parser(publish_check, "check-publish")
     parser.add_argument("--tag", required=True, help="the release tag built, vX.Y.Z")
     parser.add_argument("--created", required=True, type=_aware, help="the version job's time")
-    parser.add_argument(
-        "--latest-index",
-        type=Path,
-        required=True,
-        help="a file holding the raw index `latest` points at now (empty: nothing published)",
-    )
+    parser.add_argument("--latest-index", type=Path, required=True, help="latest's, as it is")
     args = parser.parse_args(argv)
     latest = read_index(args.latest_index.read_text())
     said = check_publish(args.tag, live_tags(git_auth(environ)), args.created, latest)
@@ -683,7 +630,8 @@ COMMANDS: dict[str, Command] = {
     "tag": make_tag,
     "check-pull": check_pull,
     "production": production,
-    "wait": wait,
+    "dispatch": dispatch,
+    "keepalive": keepalive,
     "setup": run_setup,
     "say": say,
     "deploy": deploy,

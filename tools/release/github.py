@@ -39,11 +39,12 @@ def request_json(
     *,
     method: str = "GET",
     permission: str,
-    body: dict[str, Any] | None = None,
+    body: dict[str, Any] | bytes | None = None,
     fix: str = "",
 ) -> tuple[Any, str]:
     """The JSON GitHub answers ({} if no body) and the URL of its next page ("" on the last);
-    reads and PUT/PATCH retried while transient; a 403 names `permission` (or `fix`)."""
+    reads and PUT/PATCH retried while transient; a 403 names `permission` (or `fix`). A body of
+    bytes is sent as it is (a committed setting's file)."""
     headers = {
         "Accept": "application/vnd.github+json",
         "Authorization": f"Bearer {token}",
@@ -51,7 +52,7 @@ def request_json(
     }
     if body is not None:
         headers["Content-Type"] = "application/json"
-    data = None if body is None else json.dumps(body).encode()
+    data = body if isinstance(body, bytes | None) else json.dumps(body).encode()
     call = urllib.request.Request(url, data=data, method=method, headers=headers)
 
     def again(outcome: object) -> bool:
@@ -117,6 +118,7 @@ class GitHub:
     token: str = field(repr=False)  # never in a repr, a log line or a traceback
     registry_url: str = ""  # ghcr.io's API, unless another registry is asked
     server_url: str = "https://github.com"
+    fix: str = ""  # what a token GitHub refuses needs (a person's); "": a job's, its permission
 
     @classmethod
     def from_environ(
@@ -146,11 +148,13 @@ class GitHub:
         self,
         method: str,
         path: str,
-        body: dict[str, Any] | None = None,
+        body: dict[str, Any] | bytes | None = None,
         permission: str = "administration",
     ) -> Any:
-        url = self.url(path)
-        return request_json(url, self.token, method=method, permission=permission, body=body)[0]
+        url, fix = self.url(path), self.fix
+        return request_json(
+            url, self.token, method=method, permission=permission, body=body, fix=fix
+        )[0]
 
     def url(self, path: str) -> str:
         """`path` below the repository, or below the API's root where it starts with "//"."""
@@ -174,6 +178,7 @@ class GitHub:
         return items
 
     def _shaped(self, url: str, kind: type, permission: str, **options: Any) -> tuple[Any, str]:
+        options.setdefault("fix", self.fix)
         document, following = request_json(url, self.token, permission=permission, **options)
         if not isinstance(document, kind):
             name = "object" if kind is dict else "array"

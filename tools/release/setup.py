@@ -1,22 +1,22 @@
-"""`python -m tools.release setup`: the repository's settings made or corrected with the GitHub
-CLI, `gh`, as the owner (`--dry-run`: checked only, on a bare Python). The committed ones
-(`.github/settings/`) are applied as they are where tools/release/rules.py finds GitHub lacking
-them; secrets are stored with `gh secret set` (the deploy key made in memory with cryptography,
-imported only there). What it cannot make (the repository's plan, its package, render.yaml) is
-checked and left to the owner, with its fix. It ends by watching the release start."""
+"""`python -m tools.release setup`: the repository's settings made or corrected through GitHub's
+REST API with the owner's token (`--dry-run`: checked only, on a bare Python). The committed ones
+(`.github/settings/`) are applied as they are, each file the body of its call, where
+tools/release/rules.py finds GitHub lacking them; secrets are sealed to the repository's public
+key with PyNaCl, and the deploy key made in memory with cryptography, each imported only there.
+What it cannot make (the repository's plan, its package, render.yaml) is checked and left to the
+owner, with its fix. It turns the release's schedule on with the owner's token, and ends by
+starting the release."""
 
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import time
-import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from tools.release import runs
 from tools.release.github import GitHub, GitHubError
 from tools.release.previous import PreviousImageError, find_previous, restart_refused
 from tools.release.registry import Registry, RegistryUnknownError, registry_credential
@@ -45,8 +45,8 @@ SERVICE_VARIABLE = "RENDER_SERVICE_URL"
 # What the owner's token needs beyond `repo` to read the package (GitHub's packages API).
 TOKEN_FIX = "`gh auth refresh -s read:packages`, then run it again"
 KEY_TITLE = "release tags (python -m tools.release setup)"
-RUNS = "/actions/workflows/release.yml/runs"
-WATCH_SECONDS = 60.0  # how long setup waits for GitHub to show the release's run
+# How long a schedule turned on may go without a scheduled run: its cron's six hours, and one.
+SCHEDULE_SILENT = timedelta(hours=7)
 
 
 @dataclass(frozen=True)
@@ -65,38 +65,27 @@ class MissingStepError(DeployError):
     """A set-up step missing; the message names its fix."""
 
 
-def gh(github: GitHub, *args: str, stdin: str = "") -> str:
-    """What `gh ARGS` prints, run with the owner's token on GitHub's host (GH_HOST where set, as
-    gh reads it), GitHubError with gh's own words if it fails."""
-    host = (urllib.parse.urlsplit(github.api_url).hostname or "").removeprefix("api.")
-    environ = {"GH_HOST": host, **os.environ, "GH_TOKEN": github.token, "GH_PROMPT_DISABLED": "1"}
-    command = ["gh", *args]
-    done = subprocess.run(command, input=stdin, env=environ, capture_output=True, text=True)  # noqa: PLW1510
-    if done.returncode:
-        said = " ".join(f"{done.stderr} {done.stdout}".split())[-500:]
-        raise GitHubError(f"`gh {' '.join(args[:4])}` failed: {said}")
-    return done.stdout
-
-
 def apply(github: GitHub, method: str, path: str, body: str | dict[str, Any] | None = None):
-    """The change `gh api` makes: `method` on `path` below the repository, with the committed
-    setting `body` names as it is (`--input`), or with `body`'s fields."""
-    args = ["api", "--method", method, f"repos/{github.repository}{path}"]
-    if isinstance(body, str):
-        args += ["--input", str(SETTINGS / f"{body}.json")]
-    for name, value in (body if isinstance(body, dict) else {}).items():
-        args += (
-            ["-F", f"{name}={str(value).lower()}"]
-            if isinstance(value, bool)
-            else ["-f", f"{name}={value}"]
-        )
-    return partial(gh, github, *args)
+    """The change: `method` on `path` below the repository, its body the committed setting `body`
+    names, as its file holds it, or `body`'s fields."""
+    sent = (SETTINGS / f"{body}.json").read_bytes() if isinstance(body, str) else body
+    return partial(github.call, method, path, sent)
 
 
 def secret_set(github: GitHub, name: str, value: Callable[[], str], environment: str) -> Callable:
-    """`gh secret set` of the environment's secret `name` (gh seals it), its value on gh's input."""
-    args = ("secret", "set", name, "--env", environment, "--repo", github.repository)
-    return lambda: gh(github, *args, stdin=value())
+    """The environment's secret `name`, its value (asked only now) sealed to the repository's
+    public key as GitHub's API takes it (libsodium's sealed box)."""
+
+    def store() -> None:
+        from nacl.public import PublicKey, SealedBox  # noqa: PLC0415
+
+        path = f"/environments/{environment}/secrets"
+        key = github.get(f"{path}/public-key")
+        sealed = SealedBox(PublicKey(base64.b64decode(key["key"]))).encrypt(value().encode())
+        sent = {"encrypted_value": base64.b64encode(sealed).decode(), "key_id": key["key_id"]}
+        github.call("PUT", f"{path}/{name}", sent)
+
+    return store
 
 
 def changes(github: GitHub, choices: Choices) -> list[Change]:
@@ -111,7 +100,7 @@ def changes(github: GitHub, choices: Choices) -> list[Change]:
                 else:
                     found.append(line)
         except (DeployError, GitHubError) as error:
-            found += [Change(line) for line in str(error).split("; and ")]
+            found.append(Change(str(error)))
     return found
 
 
@@ -143,9 +132,9 @@ def set_up(github: GitHub, choices: Choices, *, dry_run: bool) -> int:
 def _repository(github: GitHub, _: Choices) -> Found:
     about = github.get("", "metadata: read")
     if not drift(about, setting("repository")):
-        return [plan(github, about), "Issues are on: the one issue says what the release needs"]
+        return [attested(github, about), "Issues are on: the one issue says what the release needs"]
     said = "turn Issues on (off on a fork by default): the release says what needs you in one issue"
-    return [plan(github, about), Change(said, apply(github, "PATCH", "", "repository"))]
+    return [attested(github, about), Change(said, apply(github, "PATCH", "", "repository"))]
 
 
 def _label(github: GitHub, _: Choices) -> Found:
@@ -290,13 +279,43 @@ def _dependabot(github: GitHub, _: Choices) -> Found:
     return [Change(said + "advisory names)", make)]
 
 
+def _schedule(github: GitHub, _: Choices) -> Found:
+    """The release workflow enabled with the owner's token (GitHub runs no schedule of a fork
+    until then, and mails a scheduled run to who enabled it), and a scheduled run within seven
+    hours of that; else the button on the workflow's page."""
+    workflow = github.get(runs.WORKFLOW, "actions: read")
+    if workflow.get("state") != "active":
+        said = (
+            f"enable the release workflow (it is {workflow.get('state')}; a fork's schedule is off "
+            "until then) with your token: GitHub mails each scheduled run to who enabled it"
+        )
+        return [Change(said, apply(github, "PUT", f"{runs.WORKFLOW}/enable"))]
+    asked = f"{runs.WORKFLOW}/runs?event=schedule&per_page=1"
+    last = (github.get(asked, "actions: read").get("workflow_runs") or [{}])[0]
+    since = max(str(last.get("created_at") or ""), str(workflow.get("updated_at") or ""))
+    said = f"its last scheduled run {last['html_url']}" if last else "no scheduled run yet"
+    if since and datetime.now(UTC) - datetime.fromisoformat(since) < SCHEDULE_SILENT:
+        return [f"the schedule is on: {said}"]
+    page = f"{github.server_url}/{github.repository}/actions/workflows/release.yml"
+    return [
+        Change(
+            f"GitHub started no scheduled run of the release in seven hours ({said}): open {page} "
+            f"and press 'Enable workflow' (a fork's schedule may need it there; {SET_UP})"
+        )
+    ]
+
+
 def _release_runs(github: GitHub, choices: Choices) -> Found:
-    """The release's latest run, else a change that starts one and watches GitHub show it."""
-    runs = github.get(f"{RUNS}?per_page=1", "actions: read").get("workflow_runs") or []
-    if runs:
-        return [f"the release runs: its latest run is {runs[0].get('html_url')}"]
-    said = "start the release on main and watch GitHub show its run (Actions on, in the fork)"
-    return [Change(said, partial(watch_release, github, choices.say))]
+    """The release's latest run, else a change that starts one on main."""
+    latest = github.get(f"{runs.WORKFLOW}/runs?per_page=1", "actions: read").get("workflow_runs")
+    if latest:
+        return [f"the release runs: its latest run is {latest[0].get('html_url')}"]
+    return [
+        Change(
+            "start the release on main (Actions on, in the fork)",
+            partial(start, github, choices.say),
+        )
+    ]
 
 
 STEPS = (
@@ -308,37 +327,24 @@ STEPS = (
     _package,
     _pages,
     _dependabot,
+    _schedule,
     _release_runs,
 )
 
 
-def watch_release(
-    github: GitHub, say: Callable[[str], None], sleep: Callable[[float], None] = time.sleep
-) -> None:
-    """Dispatch the release on main, then wait until GitHub lists its run, saying so every few
-    seconds; MissingStepError naming the Actions tab's button if it does not within
-    WATCH_SECONDS. A fork's workflows run only once its owner enabled them in the fork's Actions
-    tab: until then GitHub refuses a dispatch (HTTP 422) and an enable call changes nothing."""
-    actions = f"{github.server_url}/{github.repository}/actions"
-    fix = (
-        f"open {actions} and press 'I understand my workflows, go ahead and enable them', then "
-        "run setup again"
-    )
-    dispatch = f"{RUNS.removesuffix('/runs')}/dispatches"
+def start(github: GitHub, say: Callable[[str], None]) -> None:
+    """Start the release on main and say its run; MissingStepError naming the Actions tab's
+    button where GitHub refuses: a fork's workflows run only once its owner enabled them there
+    (until then GitHub refuses a start, HTTP 422, and an enable call changes nothing)."""
     try:
-        apply(github, "POST", dispatch, {"ref": "main"})()
+        run = runs.start(github, "main")
     except GitHubError as error:
-        raise MissingStepError(f"GitHub does not run the release: {fix} ({error})") from None
-    waited = 0.0
-    while waited <= WATCH_SECONDS:
-        runs = github.get(f"{RUNS}?per_page=1", "actions: read").get("workflow_runs") or []
-        if runs:
-            say(f"the release started: {runs[0].get('html_url')}")
-            return
-        say(f"waiting for GitHub to show the release's run ({waited:.0f} of {WATCH_SECONDS:.0f} s)")
-        sleep(5.0)
-        waited += 5.0
-    raise MissingStepError(f"GitHub shows no run of the release: {fix}")
+        actions = f"{github.server_url}/{github.repository}/actions"
+        raise MissingStepError(
+            f"GitHub does not run the release: open {actions} and press 'I understand my "
+            f"workflows, go ahead and enable them', then run setup again ({error})"
+        ) from None
+    say(f"the release started: {run.get('html_url')}")
 
 
 @dataclass(frozen=True, repr=False)
@@ -357,37 +363,37 @@ class DeployKey:
         return cls(f"{public.decode()} {comment}", private.decode())
 
 
-def plan(fork: GitHub, about: dict[str, Any]) -> str:
+def attested(github: GitHub, about: dict[str, Any]) -> str:
     """Whether GitHub attests the repository's builds (`about`, GitHub's answer): public, or
     on GitHub Enterprise Cloud; MissingStepError otherwise."""
     visibility = about.get("visibility") or ("private" if about.get("private") else "public")
     if visibility == "public":
-        return f"{fork.repository} is public: attestations, environments and rulesets work"
+        return f"{github.repository} is public: attestations, environments and rulesets work"
     owner = about.get("owner") or {}
     path = "/user" if owner.get("type") == "User" else f"/orgs/{owner.get('login')}"
-    plan = (fork.get(f"/{path}", "none").get("plan") or {}).get("name")
+    plan = (github.get(f"/{path}", "none").get("plan") or {}).get("name")
     if plan != "enterprise":
         raise MissingStepError(
-            f"{fork.repository} is {visibility} on GitHub "
+            f"{github.repository} is {visibility} on GitHub "
             + (str(plan).title() if plan else "a plan this token cannot see")
             + ": GitHub attests a build of a repository that is not public only on GitHub "
             "Enterprise Cloud, so every release would stop at its attestation, before any tag"
             + (", and Free has no environment secrets or rulesets there" if plan == "free" else "")
             + ". Make it public (`gh repo edit "
-            f"{fork.repository} --visibility public --accept-visibility-change-consequences`) or "
+            f"{github.repository} --visibility public --accept-visibility-change-consequences`) or "
             f"move it to GitHub Enterprise Cloud ({SET_UP})"
         )
-    return f"{fork.repository} is {visibility}, on GitHub Enterprise Cloud: attestations work"
+    return f"{github.repository} is {visibility}, on GitHub Enterprise Cloud: attestations work"
 
 
-def blueprint(fork: GitHub) -> str | None:
+def blueprint(github: GitHub) -> str | None:
     """The registry credential render.yaml on main pulls with, once it deploys this
     repository's image (MissingStepError otherwise)."""
-    document = fork.get_or_none("/contents/render.yaml", "contents: read")
+    document = github.get_or_none("/contents/render.yaml", "contents: read")
     if document is None:
         raise MissingStepError(f"main holds no render.yaml for Render's Blueprint ({SET_UP})")
     text = base64.b64decode(str(document.get("content", ""))).decode(errors="replace")
-    wanted = f"{image_name(fork.repository)}:latest"
+    wanted = f"{image_name(github.repository)}:latest"
     if f'url: "{wanted}"' not in text:
         raise MissingStepError(
             f"render.yaml on main does not deploy {wanted}, and Render refuses a deploy from "
@@ -397,24 +403,24 @@ def blueprint(fork: GitHub) -> str | None:
     return registry_credential(text)
 
 
-def package(fork: GitHub, render: bool) -> str:
+def package(github: GitHub, render: bool) -> str:
     """The image's package, given whether Render (`render`) pulls it."""
-    image = f"ghcr.io/{fork.repository.lower()}"
-    path = package_of(fork, image.rsplit("/", 1)[-1])
+    image = f"ghcr.io/{github.repository.lower()}"
+    path = package_of(github, image.rsplit("/", 1)[-1])
     settings = f"https://github.com{path[1:]}/settings"
-    found = fork.get_or_none(path, "packages: read", fix=TOKEN_FIX)
-    tags = _release_tags(fork)
-    imageless = bool(tags) and (found is None or not _release_image(fork, image))
-    if imageless and (why := restart_refused(fork, image, tags)):
+    found = github.get_or_none(path, "packages: read", fix=TOKEN_FIX)
+    tags = _release_tags(github)
+    imageless = bool(tags) and (found is None or not _release_image(github, image))
+    if imageless and (why := restart_refused(github, image, tags)):
         raise MissingStepError(why)
     if found is None:
         return f"package {image}: not published yet (the first release publishes it)"
-    linked = str((found.get("repository") or {}).get("full_name") or fork.repository)
-    if linked.lower() != fork.repository.lower():
+    linked = str((found.get("repository") or {}).get("full_name") or github.repository)
+    if linked.lower() != github.repository.lower():
         raise MissingStepError(
-            f"the package {image} belongs to {linked}, not {fork.repository}: this repository's "
+            f"the package {image} belongs to {linked}, not {github.repository}: this repository's "
             "release can push, read and prune it only once the package's settings -> Manage "
-            f"Actions access -> Add repository names {fork.repository} with the Admin role "
+            f"Actions access -> Add repository names {github.repository} with the Admin role "
             f"(Write pushes, but retention's deletions need Admin) ({settings})"
         )
     visibility = found.get("visibility")
@@ -423,10 +429,10 @@ def package(fork: GitHub, render: bool) -> str:
         "(GitHub gives it to the repository a package is linked to; no API shows it)"
     )
     if visibility == "public":
-        return f"package {image}: public, linked to {fork.repository}{role}"
+        return f"package {image}: public, linked to {github.repository}{role}"
     if not render:
         return f"package {image}: {visibility} (Render is off: nothing pulls it anonymously){role}"
-    credential = blueprint(fork)
+    credential = blueprint(github)
     if credential:
         return f"package {image}: {visibility}; render.yaml pulls it with {credential!r}{role}"
     raise MissingStepError(
@@ -436,9 +442,9 @@ def package(fork: GitHub, render: bool) -> str:
     )
 
 
-def _release_tags(fork: GitHub) -> dict[Version, str]:
+def _release_tags(github: GitHub) -> dict[Version, str]:
     """The repository's release tags, each version's commit."""
-    listed = fork.listed("/git/matching-refs/tags/v", "contents: read")
+    listed = github.listed("/git/matching-refs/tags/v", "contents: read")
     return {
         version: str((item.get("object") or {}).get("sha", ""))
         for item in listed
@@ -446,12 +452,12 @@ def _release_tags(fork: GitHub) -> dict[Version, str]:
     }
 
 
-def _release_image(fork: GitHub, image: str) -> bool:
+def _release_image(github: GitHub, image: str) -> bool:
     """Whether the registry holds a release image of `image` for the next release to extend."""
     name = image.partition("/")[2]
-    owner = fork.repository.split("/", 1)[0]
+    owner = github.repository.split("/", 1)[0]
     registry = Registry(
-        fork.registry_url or "https://ghcr.io", name, credentials=f"{owner}:{fork.token}"
+        github.registry_url or "https://ghcr.io", name, credentials=f"{owner}:{github.token}"
     )
     try:
         return bool(find_previous(registry, image).digest)
