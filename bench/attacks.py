@@ -36,6 +36,14 @@ as `make serve` and the image serve it) on loopback, with its defaults.
   then by HEAD; the same from 200 addresses; 300 connections from one address each pipelining
   ten of it and reading nothing: `/healthz` and `/bitcoin?date=` asked in turn from another
   address must answer within 1 s at p99 (`--only` picks attacks by name).
+- `edge-118` (issue 118), with render.yaml's settings, each part alone (`--only`): 7 addresses x
+  16 connections reading cache-busted CSV ranges within their bounds, and 320 never-readers from
+  20 addresses (`/healthz` from another address never `503`, within 1 s at p99); at a tenth of a
+  CPU, 6 addresses x 16 connections sending padded `/healthz` and `/bitcoin` (`/healthz` `200`
+  within 5 s every time); what a request costs the server at the edge's limits and past them
+  (at most twice a plain one); every spelling of the bounded routes past the bound; 8,000
+  connections that send nothing (`/healthz` and `/bitcoin` within 1 s); 3,000 connections of one
+  client (`/healthz` within 1 s at p99, the refusals' log lines counted).
 - `head` (issue 104): one GET of `/bitcoin/forecast.csv`, then 1,000 HEADs and a conditional
   GET, in the application: one body built, each HEAD's time, `304`.
 - `redaction` (issue 104): the log redaction on crafted 10 KB lines (every pair of the fragments
@@ -54,10 +62,12 @@ import dataclasses
 import functools
 import http.client
 import ipaddress
+import itertools
 import json
 import math
 import os
 import random
+import re
 import resource
 import select
 import selectors
@@ -105,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the headers attack")
     parser.add_argument("--range", default=RANGE, help="what the pipelining attack asks for")
     parser.add_argument("--out", type=Path, default=Path("reports/attacks.json"))
-    parser.add_argument("--only", default="", help="edge-104, 113: the attacks named so")
+    parser.add_argument("--only", default="", help="edge-104, 113, 118: the attacks named so")
     parser.add_argument("--connections", type=int, default=3000, help="edge-113's points flood")
     parser.add_argument("--cpu-share", type=float, help="edge-113: of one CPU, for the server")
     args = parser.parse_args(argv)
@@ -489,16 +499,24 @@ def ask_again_and_again(
     counters: dict,
     *,
     method: str,
-    path: str,
+    path: str | Callable[[], str],
     connections: int,
     sources: int = 1,
+    per_second: float = math.inf,
 ) -> None:
     """`connections` kept-alive connections from `sources` addresses, each asking `method path`
-    again as soon as its answer is whole (a HEAD's: its head); one closed is opened again."""
-    request = f"{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    (or `path()`: another each time) again as soon as its answer is whole (a HEAD's: its head),
+    at most `per_second` in all; one closed is opened again."""
+    started, asked = time.monotonic(), itertools.count(1)
+
+    def request() -> bytes:
+        time.sleep(max(0.0, next(asked) / per_second - (time.monotonic() - started)))
+        asked_for = path() if callable(path) else path
+        return f"{method} {asked_for} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+
     watch = selectors.DefaultSelector()
     for number in range(connections):
-        _ask(port, watch, request, counters, f"127.0.1.{10 + number % sources}")
+        _ask(port, watch, request(), counters, f"127.0.1.{10 + number % sources}")
     while not stop.is_set():
         for key, _ in watch.select(0.1):
             client, got = key.fileobj, key.data
@@ -515,12 +533,12 @@ def ask_again_and_again(
             _count(counters, f"answered {head[9:12].decode(errors='replace')}" if chunk else "cut")
             watch.unregister(client)
             if chunk and b"\r\nconnection: close" not in head.lower():
-                client.sendall(request)
+                client.sendall(request())
                 watch.register(client, selectors.EVENT_READ, body[length:])
             else:
                 source = client.getsockname()[0]
                 client.close()
-                _ask(port, watch, request, counters, source)
+                _ask(port, watch, request(), counters, source)
     for key in list(watch.get_map().values()):
         key.fileobj.close()
 
@@ -773,6 +791,279 @@ def _identities(args: argparse.Namespace) -> dict:
     }
 
 
+# Issue 118: the health check is no lever, and no request costs more than twice a plain one.
+
+PADDED = "&".join(f"p{n}=1" for n in range(1800))  # the issue's padding
+LIMITS = (  # at the edge's limits (a path and a query of 1,024 bytes, 32 parameters,
+    # 100 header lines, 32 headers named in a preflight), and past them
+    ("a plain /bitcoin?date=", "GET {bitcoin}", []),
+    ("32 parameters", "GET {bitcoin}&" + "&".join(f"p{n}=1" for n in range(31)), []),
+    ("100 header lines", "GET {bitcoin}", [f"X-Pad-{n}: v" for n in range(98)]),  # and 2 below
+    ("a path of 1,024 bytes", "GET /forecast/" + "a" * 1014, []),
+    (
+        "a preflight naming 32 headers",
+        "OPTIONS /bitcoin",
+        [
+            "Origin: http://o.example",
+            "Access-Control-Request-Method: GET",
+            "Access-Control-Request-Headers: " + ",".join(f"x-{n}" for n in range(32)),
+        ],
+    ),
+    ("1,800 parameters (refused)", "GET {bitcoin}&" + PADDED, []),
+    (
+        "a preflight naming 1,650 headers (refused)",
+        "OPTIONS /bitcoin",
+        [
+            "Origin: http://o.example",
+            "Access-Control-Request-Method: GET",
+            "Access-Control-Request-Headers: " + ",".join(f"x-{n}" for n in range(1650)),
+        ],
+    ),
+)
+
+
+def edge_118(args: argparse.Namespace) -> dict:
+    """Issue 118's bars, each part alone (`--only` picks them by name)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        bitcoin = run.write_paths(Path(scratch), args.model_dir)["near"].read_text().split()[0]
+    parts = {
+        "readers": lambda: _health_beside(
+            args,
+            functools.partial(  # each address within its bounds: 16 at once, 29 a second
+                ask_again_and_again,
+                method="GET",
+                path=_cache_busted_ranges(),
+                connections=7 * 16,
+                sources=7,
+                per_second=7 * 29,
+            ),
+        ),
+        "never-readers": lambda: _health_beside(
+            args,
+            functools.partial(
+                never_reading, path="/vendor/plotly.min.js", connections=320, sources=20
+            ),
+        ),
+        "padded": lambda: _padded_at_a_tenth(args, bitcoin),
+        "cost": lambda: _cost(args, bitcoin),
+        "spellings": lambda: _spelled(args),
+        "idle": lambda: _idle(args, bitcoin),
+        "points": lambda: _points_logged(args, bitcoin),
+    }
+    results = {name: part() for name, part in parts.items() if args.only in name}
+    load = [load for each in results.values() for load in each["load_average"]]
+    return {
+        **results,
+        "load_average": [min(load), max(load)],
+        "holds": all(each["holds"] for each in results.values()),
+    }
+
+
+def _health_beside(args: argparse.Namespace, attack: Callable) -> dict:
+    """`/healthz` from another address every 0.25 s beside `attack`: never 503, p99 within 1 s."""
+    with api(args.model_dir, **RENDER) as port:
+        times, counters, load = under_attack(port, attack, args.seconds, 1)
+    return {
+        **_spread({"/healthz": times}),
+        "attack": counters,
+        "load_average": load,
+        "holds": _p99(times) <= 1.0,
+    }
+
+
+def _cache_busted_ranges() -> Callable[[], str]:
+    """A CSV range of half a year, starting an hour later each time: no kept answer serves it."""
+    first = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
+    starts = itertools.cycle(range(first, first + 3000 * 3600, 3600))
+    return lambda: f"/forecast/btc-usd/range.csv?start={iso_utc(next(starts))}&end=2026-07-01"
+
+
+def _padded_at_a_tenth(args: argparse.Namespace, bitcoin: str) -> dict:
+    """At a tenth of a CPU (Render's free plan), 6 addresses x 16 connections sending `/healthz`
+    and `/bitcoin?date=` padded with 1,800 parameters again and again; `/healthz` from another
+    address: 200 within 5 s every time."""
+
+    def attack(port: int, stop: threading.Event, counters: dict) -> None:
+        asking = [
+            threading.Thread(
+                target=ask_again_and_again,
+                args=(port, stop, counters),
+                kwargs={
+                    "method": "GET",
+                    "path": _padded(path),
+                    "connections": 48,
+                    "sources": 6,
+                },
+            )
+            for path in ("/healthz", bitcoin)
+        ]
+        for each in asking:
+            each.start()
+        for each in asking:
+            each.join()
+
+    with api(args.model_dir, args.cpu_share or 0.1, **RENDER) as port:
+        times, counters, load = under_attack(port, attack, args.seconds, 1)
+    return {
+        "cpu_share": args.cpu_share or 0.1,
+        "median_s": round(statistics.median(times), 3),
+        **_spread({"/healthz": times}),
+        "attack": counters,
+        "load_average": load,
+        "holds": max(times) <= 5.0,
+    }
+
+
+def _padded(path: str) -> str:
+    return path + ("&" if "?" in path else "?") + PADDED
+
+
+def _cost(args: argparse.Namespace, bitcoin: str) -> dict:
+    """The server's CPU (its process and HAProxy's) for each of 500 requests of each kind, on a
+    connection of its own, in 3 interleaved rounds; the median of each kind's ratio to a plain
+    request's."""
+    with api(args.model_dir, **RENDER) as port:
+        load = [os.getloadavg()[0]]
+        server = _serving(port)
+        rounds: dict[str, list[float]] = {name: [] for name, *_ in LIMITS}
+        statuses: dict[str, int] = {}
+        for _ in range(3):
+            for name, first, headers in LIMITS:
+                request = "\r\n".join(
+                    [
+                        first.format(bitcoin=bitcoin) + " HTTP/1.1",
+                        "Host: x",
+                        *headers,
+                        "Connection: close",
+                        "",
+                        "",
+                    ]
+                ).encode()
+                before = _cpu(server)
+                for _ in range(500):
+                    statuses[name] = int(_whole_raw(port, request)[9:12])
+                rounds[name].append((_cpu(server) - before) / 500)
+        load.append(os.getloadavg()[0])
+    plain = rounds[LIMITS[0][0]]
+    ratios = {
+        name: round(statistics.median(a / b for a, b in zip(each, plain, strict=True)), 2)
+        for name, each in rounds.items()
+    }
+    return {
+        "plain_cpu_ms": round(statistics.median(plain) * 1000, 3),
+        "ratio_to_plain": ratios,
+        "statuses": statuses,
+        "load_average": load,
+        "holds": max(ratios.values()) <= 2.0,
+    }
+
+
+def _serving(port: int) -> list:
+    """The server listening behind its proxy on `port`, and the proxy (psutil processes)."""
+    import psutil  # noqa: PLC0415 (this attack only)
+
+    [proxy] = {
+        psutil.Process(each.pid)
+        for each in psutil.net_connections("tcp")
+        if each.laddr and each.laddr.port == port and each.status == psutil.CONN_LISTEN
+    }
+    return [proxy.parent(), proxy]
+
+
+def _cpu(processes: list) -> float:
+    return sum(each.cpu_times().user + each.cpu_times().system for each in processes)
+
+
+def _whole_raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        client.sendall(request)
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    return answer
+
+
+def _spelled(args: argparse.Namespace) -> dict:
+    """`tests.api.edge_probes.bound_breaches`: every spelling of the six bounded routes the router
+    reads answered to one client, then 300 candles from another, then each spelling refused."""
+    from tests.api.edge_probes import SPELLINGS, bound_breaches  # noqa: PLC0415
+
+    with api(args.model_dir, **RENDER) as port:
+        load = [os.getloadavg()[0]]
+        breaches = bound_breaches(f"http://127.0.0.1:{port}")
+        load.append(os.getloadavg()[0])
+    return {
+        "spellings": len(SPELLINGS),
+        "breaches": breaches,
+        "load_average": load,
+        "holds": not breaches,
+    }
+
+
+def _idle(args: argparse.Namespace, bitcoin: str) -> dict:
+    """8,000 connections from one address that send nothing, opened again as the proxy closes
+    them; `/healthz` and `/bitcoin?date=` from another address in turn: within 1 s."""
+
+    def idle(port: int, stop: threading.Event, counters: dict) -> None:
+        held: list[socket.socket] = []
+        while not stop.is_set():
+            while len(held) < 8000:
+                client = socket.socket()
+                client.setblocking(False)
+                client.connect_ex(("127.0.0.1", port))
+                held.append(client)
+                _count(counters, "connections")
+            time.sleep(0.2)
+            for client in list(held):
+                with contextlib.suppress(BlockingIOError):
+                    client.recv(1, socket.MSG_PEEK)
+                    held.remove(client)  # closed by the proxy (or answered 408)
+                    client.close()
+        for client in held:
+            client.close()
+
+    with api(args.model_dir, **RENDER) as port:
+        times, counters, load = under_attack(port, idle, args.seconds, 1, ("/healthz", bitcoin))
+        rss = sum(each.memory_info().rss for each in _serving(port)[1:]) / 2**20
+    return {
+        **_spread({"/healthz": times[::2], "/bitcoin?date=": times[1::2]}),
+        "proxy_rss_mb": round(rss),
+        "attack": counters,
+        "load_average": load,
+        "holds": max(times) <= 1.0,
+    }
+
+
+def _points_logged(args: argparse.Namespace, bitcoin: str) -> dict:
+    """3,000 kept-alive connections of one client asking `/bitcoin?date=` again and again; the
+    refusals' log lines: how many were written, and how many the lines say went unwritten (after
+    the flood, one more refusal's line says the last)."""
+    attack = functools.partial(ask_again_and_again, method="GET", path=bitcoin, connections=3000)
+    with api(args.model_dir, **RENDER) as port:
+        log = Path(f"/proc/{_serving(port)[0].pid}/fd/2")
+        before = len(log.read_text().splitlines())
+        times, counters, load = under_attack(port, attack, args.seconds, 1)
+        time.sleep(2)
+        last = int(
+            _whole_raw(port, f"GET {_padded(bitcoin)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())[9:12]
+        )
+        time.sleep(1)
+        lines = [line for line in log.read_text().splitlines()[before:] if "api.proxy" in line]
+    refusals = [line for line in lines if "status=429" in line or "status=414" in line]
+    unlogged = sum(int(n) for line in lines for n in re.findall(r"unlogged=(\d+)", line))
+    refused = counters.get("answered 429", 0) + (last == 414)
+    return {
+        "median_s": round(statistics.median(times), 3),
+        **_spread({"/healthz": times}),
+        "refused_answers_read": refused,
+        "refusal_lines_written": len(refusals),
+        "unlogged_said": unlogged,
+        "attack": counters,
+        "load_average": load,
+        "holds": _p99(times) <= 1.0 and len(refusals) + unlogged >= refused,
+    }
+
+
 def _in_one_64(n: int) -> str:
     return f"True-Client-IP: {ipaddress.ip_network(ONE_64)[n + 1]}\r\n"
 
@@ -904,6 +1195,8 @@ CRAFTS = (
     "://", ":\\/\\/", "a:", "a:b", "@", ":", "/", " ", "password", "=", "'", '"', '\\"', "Key",
     "-id", "eyJ", ".", "ghp_", "bearer ", "Authorization: ", "A1b" * 12, "PK", "%", "[", "_",
     "-----BEGIN RSA PRIVATE KEY-----", "-----", "pass", "pwd", "credentials", "%61",
+    "Cookie: ", "Authorization: Digest ", "session", "sig", "sk-", "glpat-", "AKIA", "SG.", "\\",
+    "12345678:AA", "M" + "a1" * 12 + ".", "hooks.slack.com/services/", "PRIVATE KEY BLOCK-----",
 )  # fmt: skip
 
 
@@ -1250,6 +1543,7 @@ ATTACKS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "artifacts": artifacts,
     "edge-104": edge_104,
     "edge-113": edge_113,
+    "edge-118": edge_118,
     "redaction": redaction,
     "head": head,
 }

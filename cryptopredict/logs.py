@@ -19,22 +19,34 @@ _CREDENTIALS = (  # a URL's credentials: `user:***@`, or a token `***@` (JSON's 
     r"|(?<=:)(?!\d++(?!\w))(?:[^@\n:]|:(?![/\\]))*+@)"
     r"|(?<![\w.%+/:@\\-])([\w.%+-]++:)(?:[^\s/'\"@:]*+@)++(?=[\w\[])"  # user:***@host
 )
+_SCHEME = r"(?:(?:basic|bearer|digest|token)\s++)?"  # of an Authorization, kept
+_WHOLE = (  # a cookie or an Authorization's credentials (any scheme's) to the line's end; a webhook
+    r"(?=[ACPSacps])(?<![\w-])((?:set-)?cookie\s*+:\s*+"
+    rf"|(?:proxy-)?authorization\s*+:\s*+{_SCHEME})[^\r\n]++"
+    r"|(?=[/Hh])((?:hooks\.slack\.com/services|/api/webhooks)/)[\w/-]++"
+)
 _NAMED = (  # a value after a name ending so, `=` or `:` and maybe a quote or an auth scheme
-    r"(?=[AaBbCcKkPpSsTt])((?:(?:pass(?:word|wd|phrase)|(?<![a-z])(?:pass|pwd)|secret|token"
-    r"|signature|credentials?|key(?:[-_]?id)?|authorization)"
-    r"(?:['\"]|\\\")?\s*+[=:]\s*+(?:(?:basic|bearer|digest|token)\s++)?|(?<![\w-])bearer\s++)"
-    r"(?:'|\"|\\\"|))(?:(?<=\\\")(?:[^\"\\\n]|\\(?!\"))*+|(?<=')[^'\n]*+|(?<=\")[^\"\n]*+"
+    r"(?=[AaBbCcKkPpSsTt])((?:(?:pass(?:word|wd|phrase)|(?<![a-z])(?:pass|pwd|sig|auth)|secret"
+    r"|token|signature|credentials?|key(?:[-_]?id)?|authorization|cookie|session(?:[-_]?id)?)"
+    rf"(?:['\"]|\\\")?\s*+[=:]\s*+{_SCHEME}|(?<![\w-])bearer\s++)"
+    r"(?:'|\"|\\\"|))(?:(?<=\\\")(?:[^\"\\\n]|\\(?!\"))*+|(?<=')[^'\n]*+|(?<=\")(?:[^\"\\\n]|\\.)*+"
     r"|[^\s&'\",;)}\]<>\\]++)"
 )
-_TOKENS = (  # GitHub's and Render's tokens, Alpaca's key IDs, JWTs, private keys; others: `_LONG`
-    r"(?:gh[oprsu]|github_pat|rnd)_[A-Za-z0-9_]{20,}+|[ACP]K[A-Z0-9]{18}(?![\w-])"
+_TOKENS = (  # well-known vendors' tokens by their prefix, JWTs, private keys; others: `_LONG`
+    r"(?=[-\dACGMNOPSadeghlnprswxy])(?<![\w-])"  # (where one may start: a quick scan)
+    r"(?:(?:gh[oprsu]|github_pat|rnd|hf|npm|dckr_pat|glsa|glc|sntry[su]|lin_api|whsec)_|xapp-"
+    r"|gl(?:pat|dt|rt|ptt|ft|imt|agent|oas|cbt|soat|ffct)-|xox[a-z]-|sk-|pypi-AgE|SG\.|AIza"
+    r"|(?:sk|rk|pk)_(?:live|test)_|ya29\.|GOCSPX-|hv[sbr]\.|do[opr]_v1_|PMAK-|ATATT|NRAK-|dapi"
+    r"|shp(?:at|ca|pa|ss)_|sq0[a-z]{3}-|\d{8,10}+:AA|[MNO][A-Za-z\d]{23,25}+\."
+    r"|(?:AKIA|ASIA|ABIA|ACCA)(?=[A-Z0-9]{16}(?![\w-]))|[ACP]K(?=[A-Z0-9]{18}(?![\w-]))"
+    r"|SK(?=[0-9a-fA-F]{32}(?![\w-])))[\w.=-]{16,}+"
     r"|eyJ(?<![\w-]eyJ)[\w-]*+\.eyJ[\w-]*+\.[\w-]*+"
-    r"|-----BEGIN(?: [A-Z]++)*+(?<=PRIVATE KEY)-----(?:[^-]++|-(?!----END))*+"
-    r"(?:-----END(?: [A-Z]++)*+-----)?"
+    r"|-----BEGIN(?: [A-Z]++)*+(?:(?<=PRIVATE KEY)|(?<=PRIVATE KEY BLOCK))-----"
+    r"(?:[^-]++|-(?!----END))*+(?:-----END(?: [A-Z]++)*+-----)?"
 )
 _LONG = re.compile(r"(?<![\w-])[A-Za-z0-9]{32,}+(?![\w-])")  # a key, if of mixed case and digits
 _SHAPES = [(re.compile(_TOKENS), "***"), (re.compile(_CREDENTIALS), r"\1\2***@")]
-_SHAPES += [(re.compile(_NAMED, re.I), r"\1***")]
+_SHAPES += [(re.compile(_WHOLE, re.I), r"\1\2***"), (re.compile(_NAMED, re.I), r"\1***")]
 
 
 def redact(text: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from flask import Response
+from flask import Response, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -23,6 +23,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from cryptopredict.api.http import LARGE
 from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.minutes.bars import FeedStatus
 from cryptopredict.utc import iso_utc
@@ -54,6 +55,7 @@ FEED = (  # the market feed's gauges: name, help
         "than POLLER_FAILING_AFTER (the feed stopped), else 0.",
     ),
 )
+FREE = "The proxy's free connections for large answers (0: they wait; docs/operations.md)."
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -94,6 +96,7 @@ class Metrics:
             )
             for gauge, since in ages:
                 gauge.labels(asset.asset).set_function(partial(_age, since, served))
+        self.large = Gauge("cryptopredict_large_connections_free", FREE, registry=registry)
         stale = Gauge(
             "cryptopredict_stale",
             "1 while a served asset's newest data is older than STALE_AFTER_HOURS, else 0.",
@@ -131,8 +134,11 @@ class Metrics:
             `cryptopredict_latest_price_last_success_timestamp_seconds`,
             `cryptopredict_latest_price_last_failure_timestamp_seconds` (0: never) and
             `cryptopredict_latest_price_failing` (1 while its polls fail, or once it has recorded
-            none for longer than POLLER_FAILING_AFTER: it stopped); process memory and CPU.
+            none for longer than POLLER_FAILING_AFTER: it stopped); behind the proxy,
+            `cryptopredict_large_connections_free`; process memory and CPU.
             """
+            if (free := request.headers.get(LARGE, type=int)) is not None:
+                self.large.set(free)
             return Response(
                 generate_latest(self.registry),
                 content_type=CONTENT_TYPE_LATEST,

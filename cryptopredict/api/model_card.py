@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import msgspec
-from flask import Response
+from flask import Response, request
 
-from cryptopredict.api.http import ENCODER, json_response, public_cache, raw_json_response
+from cryptopredict.api.http import ENCODER, LARGE, json_response, public_cache, raw_json_response
 from cryptopredict.api.latest import feed_health
 from cryptopredict.api.openapi import ASSET, ASSET_ERRORS, Blueprint, document
 from cryptopredict.api.serving.forecast import closing
@@ -32,6 +32,11 @@ from cryptopredict.utc import iso_utc
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
     from cryptopredict.config import ApiSettings
+LARGE_ANSWERS_WAIT = (
+    "every connection for large answers (ranges, candles, /vendor/, /model/, /openapi.json) is "
+    "taken, by readers or answers being built: those wait up to 5 s, then 503 with Retry-After; "
+    "the other routes are answered, and a restart would not help"
+)
 
 
 def blueprint(
@@ -97,9 +102,10 @@ def health_blueprint(
     def healthz() -> Response:
         """Health check
 
-        200 while the API serves; `status` says whether it serves as it should, and `reasons`
-        why not, in words. The top-level `asset` and `model_version` are the default asset's,
-        which tell a deploy which model is live.
+        200 while the API serves, whatever its clients ask; `status` says whether it serves as it
+        should, and `reasons` why not, in words. The top-level `asset` and `model_version` are
+        the default asset's, which tell a deploy which model is live. The proxy may answer for
+        the server (docs/operations.md): 200 `busy`, 503 `unresponsive`.
         """
         now = time.time()
         assets = [_health(served, now) for served in catalog]
@@ -114,6 +120,7 @@ def health_blueprint(
             *(f"{pair.asset} could not be trained: {pair.reason}" for pair in failed),
             *failing,
             *(_stale(entry, stale_after_hours) for entry in assets if entry.asset in stale),
+            *([LARGE_ANSWERS_WAIT] if request.headers.get(LARGE) == "0" else []),
         ]
         answer = Health(
             status="degraded" if reasons else "ok",

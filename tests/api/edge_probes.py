@@ -65,11 +65,57 @@ PROBES = [
 ]
 
 
+def _head(first: str, headers: list[str]) -> bytes:
+    return ("\r\n".join([f"{first} HTTP/1.1", "Host: x", *headers]) + "\r\n\r\n").encode()
+
+
+def _named(count: int) -> list[str]:  # a preflight's
+    asked = ",".join(f"x-{n}" for n in range(count))
+    return [
+        "Origin: http://o.example",
+        "Access-Control-Request-Method: GET",
+        f"Access-Control-Request-Headers: {asked}",
+    ]
+
+
+# What a request may cost (issue 118): at the edge's limits it is answered, past them refused as
+# HAProxy reads its head (a path and a query of 1,024 bytes, 32 query parameters, 100 header lines,
+# 32 headers named in a preflight); and a path that does not decode, which no route answers.
+PROBES += [
+    (_head("GET /healthz?" + "&".join(f"p{n}" for n in range(32)), []), 200, ""),
+    (_head("GET /healthz?n=33&" + "&".join(f"p{n}" for n in range(32)), []), 414, "uri_too_long"),
+    (_head("GET /healthz?long=" + "a" * 1020, []), 414, "uri_too_long"),
+    (_head("GET /" + "a" * 1024, []), 414, "uri_too_long"),
+    (_head("GET /healthz?lines=100", [f"X-{n}: v" for n in range(99)]), 200, ""),
+    (_head("GET /healthz?lines=101", [f"X-{n}: v" for n in range(100)]), 431, "too_many_headers"),
+    (_head("OPTIONS /bitcoin?named=32", _named(32)), 200, "html"),
+    (_head("OPTIONS /bitcoin?named=33", _named(33)), 400, "bad_request"),
+    (_head("GET /forecast/btc%zz-usd", []), 400, "bad_request"),
+]
+
+
+def spellings(path: str) -> list[str]:
+    """`path` however a client may write it that the application reads as it (issue 118): a slash
+    doubled, an absolute URI, every letter escaped, a pair's name with an escaped slash, in
+    capitals, padded with blanks."""
+    escaped = "".join(each if each in "/." else f"%{ord(each):02X}" for each in path)
+    names = ("BTC%2fUSD", "%20btc%2Fusd%09") if "btc-usd" in path else ()
+    return [
+        path,
+        "/" + path,
+        "http://x" + path,
+        escaped,
+        *(path.replace("btc-usd", n) for n in names),
+    ]
+
+
 # Past 300 ranges or candles in 10 s, one client (issue 113: as render.yaml sets the edge, the
 # address True-Client-IP names, an IPv6 one by its /64) is refused however it dresses and however
-# it spells the route, each spelling the application answers another client.
-SPELLINGS = ("/c%61ndles/btc-usd", "//candles/BTC-USD", "http://x/%63andles/btc%2dusd")
-SPELLINGS += ("/bitcoin/forec%61st.csv", "/forecast/btc-usd/r%61nge")
+# it spells any such route, each spelling the application answers another client.
+BOUNDED = ("/bitcoin/forecast", "/forecast/btc-usd/range", "/candles/btc-usd")
+SPELLINGS = [
+    spelled for path in BOUNDED for each in (path, path + ".csv") for spelled in spellings(each)
+]
 
 
 def dressed(path: str, n: int, client: str = "2001:db8:1:2::") -> bytes:

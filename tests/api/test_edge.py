@@ -47,6 +47,7 @@ pytestmark = pytest.mark.slow
 OTHER_CLIENT = "127.0.0.2"  # loopback, but another address than the attackers'
 RENDER = {"MAX_CONNECTIONS_PER_CLIENT": "0", "CLIENT_IP_HEADER": "True-Client-IP"}  # render.yaml's
 PARTIAL = b"GET /healthz HTTP/1.1\r\nHost: slow.example\r\n"  # no blank line: never finished
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
 @pytest.fixture
@@ -64,9 +65,9 @@ def edge(request, artifact_dir, tmp_path) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def open_files():
-    """Room for a thousand connections in this process (within the system's hard limit)."""
+    """Room for thousands of connections in this process (within the system's hard limit)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
+    wanted = 10_000 if hard == resource.RLIM_INFINITY else min(10_000, hard)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
     yield
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
@@ -96,7 +97,7 @@ def test_header_heavy_and_bodied_requests_are_refused_by_the_proxy(edge):
     too_long = b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n"
     assert refused(answer_to(edge.url, too_long)) == (413, "body_refused")
     assert b"\r\nserver:" not in answer_to(edge.url, get + b"\r\n").lower()
-    assert edge.log.read_text().count('path="/healthz"') == 2  # the refused never reached it
+    assert edge.log.read_text().count('"GET" path="/healthz"') == 2  # the refused never reached it
 
 
 def test_dripping_bodies_are_refused_as_their_heads_arrive(artifact_dir, tmp_path, open_files):
@@ -218,9 +219,9 @@ def test_slow_headers_are_capped_per_address_and_cut_at_five_seconds(edge, open_
 def test_readers_that_never_read_hold_only_the_large_answers_connections(edge, facts):
     """Issues 104 and 113: 320 connections from 20 addresses (16 each, as many as one may have at
     once) pipeline requests for the largest answer (the vendored plotly.js) and never read: they
-    hold every connection to Waitress the large answers have, and `/healthz` says so (`503
-    busy`, so that a platform's check notices); another client's `/assets` and `/bitcoin` have
-    their own, and answer within a second."""
+    hold every connection to Waitress the large answers have; another client's `/assets` and
+    `/bitcoin` have their own, and answer within a second. Issue 118: `/healthz` says so in its
+    body and `/metrics` in a gauge, its status still 200 (a restart would not help)."""
     flood = b"GET /vendor/plotly.min.js HTTP/1.1\r\nHost: x\r\n\r\n" * 10
     clients = [
         socket.create_connection(
@@ -232,8 +233,11 @@ def test_readers_that_never_read_hold_only_the_large_answers_connections(edge, f
         for client in clients:
             client.sendall(flood)
         time.sleep(2)  # their first answers on their way, then stuck
-        health = answer_to(edge.url, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert refused(health) == (503, "busy")
+        health = http.client.HTTPConnection(*address(edge.url), timeout=10)
+        health.request("GET", "/healthz")
+        assert "connection for large answers" in json.load(health.getresponse())["reasons"][-1]
+        health.request("GET", "/metrics")
+        assert "cryptopredict_large_connections_free 0.0" in health.getresponse().read().decode()
         bitcoin = f"/bitcoin?date={iso_utc(facts.data_end)}"
         probes = [healthz(edge.url, timeout=1.0, path=path) for path in ("/assets", bitcoin) * 5]
         assert all(probes), probes
@@ -256,6 +260,63 @@ def test_one_client_may_ask_300_ranges_or_candles_in_10_s(edge):
     assert {candles() for _ in range(500)} == {429}
     time.sleep(10)
     assert candles() == 200
+
+
+def test_the_health_check_waits_behind_no_request_and_fails_only_if_a_restart_would_help(edge):
+    """Issue 118: while the server's process is stopped, the four connections for `/healthz` fill,
+    and HAProxy answers the next itself at once from its checks of the server, 200 `busy`; once
+    three checks in a row went unanswered, 503 `unresponsive`; once the server answers, 200."""
+    edge.process.send_signal(signal.SIGSTOP)
+    try:
+        held = [ask(edge.url, "/healthz", f"127.0.1.{n}") for n in range(4)]
+        time.sleep(0.5)
+        assert b'"status": "busy"' in answer_to(edge.url, HEALTHZ)
+        deadline = time.monotonic() + 30  # meanwhile busy, or 504 after 5 s once those are
+        while refused(answer_to(edge.url, HEALTHZ)) != (503, "unresponsive"):
+            assert time.monotonic() < deadline, "the proxy never found the server unresponsive"
+            time.sleep(0.5)
+    finally:
+        edge.process.send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + 15
+    while not healthz(edge.url, timeout=1.0):
+        assert time.monotonic() < deadline, "the proxy never found the server answering again"
+        time.sleep(0.5)
+    for client in held:
+        client.close()
+
+
+@pytest.mark.parametrize("edge", [RENDER], indirect=True)
+def test_idle_connections_leave_room_for_others(edge, facts, open_files):
+    """Issue 118: 4,500 connections that send nothing, from one address behind Render (no cap per
+    address; HAProxy took 4,000 at once before): `/healthz` and `/bitcoin` from another address
+    answered within a second."""
+    idle = [socket.create_connection(address(edge.url)) for _ in range(4500)]
+    bitcoin = f"/bitcoin?date={iso_utc(facts.data_end)}"
+    try:
+        assert all(healthz(edge.url, timeout=1.0, path=path) for path in ("/healthz", bitcoin) * 3)
+    finally:
+        for client in idle:
+            client.close()
+
+
+def test_refused_floods_are_counted_and_sampled_in_the_log(edge):
+    """Issue 118: 1,000 refused requests (a query past the edge's limit) as fast as one client sends
+    them: a few of their lines are written, and the `unlogged` of the lines written counts every
+    other, the last told by the next refusal's line."""
+    padded = b"GET /bitcoin?" + b"&p" * 40 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert {refused(answer_to(edge.url, padded))[0] for _ in range(1000)} == {414}
+    time.sleep(2)
+    assert refused(answer_to(edge.url, padded))[0] == 414
+    deadline, pattern = time.monotonic() + 10, r"api\.proxy: .* status=(\d+) .* unlogged=(\d+)"
+    while time.monotonic() < deadline:  # until the last refusal's line is written
+        said = re.findall(pattern, edge.log.read_text())
+        told = sum(int(unlogged) for _, unlogged in said) + len(said)
+        if told >= 1001:
+            break
+        time.sleep(0.2)
+    assert [status for status, _ in said] == ["414"] * len(said)
+    assert len(said) < 100
+    assert told == 1001
 
 
 def keep_asking(url: str, path: str, stop: threading.Event, answers: list[int]) -> str:
@@ -450,7 +511,8 @@ def test_a_gone_client_holds_no_connection_and_an_answer_at_one_instant_waits_10
 def test_one_client_may_have_16_requests_at_once_and_the_health_check_has_its_own(silent):
     """Issues 104 and 113: behind Render, a client (the address Cloudflare met, True-Client-IP)
     may have 16 requests in flight, the answers at one instant's included: its 17th is answered
-    `429` at once, while another client's requests, `/healthz` too, still reach their servers."""
+    `429` at once, while another client's requests still reach their servers, and so does its
+    own `/healthz` (issue 118: the health check is bound by no client's count)."""
     url, rest, points, health, _ = silent
     met = lambda client: f"True-Client-IP: {client}\r\n"  # noqa: E731
     clients = [ask(url, "/bitcoin", OTHER_CLIENT, met("7.7.7.7")) for _ in range(16)]
@@ -459,7 +521,7 @@ def test_one_client_may_have_16_requests_at_once_and_the_health_check_has_its_ow
     assert refused(refusal) == (429, "too_many_requests")
     assert b"\r\nretry-after: 1\r\n" in refusal.lower()
     clients += [ask(url, "/assets", OTHER_CLIENT, met("8.8.8.8"))]
-    clients += [ask(url, "/healthz", OTHER_CLIENT, met("8.8.8.8"))]
+    clients += [ask(url, "/healthz", OTHER_CLIENT, met("7.7.7.7"))]
     reached(rest, 1)
     reached(health, 1)
     for client in clients:
@@ -511,12 +573,27 @@ def test_the_docs_and_the_refusals_say_the_figures_the_configuration_sets():
     lines = figure("tune.http.maxhdr")
     head = (figure("tune.bufsize") - figure("tune.maxrewrite")) // 1024
     drip, queue = figure("timeout http-request"), figure("timeout queue")
+    limit = lambda pattern: int(re.search(pattern, config)[1])  # noqa: E731
+    headers, uri, params = (
+        limit(r"fhdr_cnt gt (\d+)"),
+        limit(r"path -m len gt (\d+)"),
+        limit(r"{(\d+)}"),
+    )
+    named, sampled = limit(r"request-headers\) gt (\d+)"), limit(r"gpc0_rate\(refused\) gt (\d+)")
+    checks = limit(r"check inter (\d+)s")
+    cost = [f"more than {headers} header lines", f"more than {params} query parameters"]
     stated = {
         "cryptopredict/api/haproxy.cfg": [
+            *cost,
             "a request with a body: every route is GET or HEAD",
             f"no server could take the request within {queue} s",
+            f"longer than {uri} bytes",
+            f"a preflight naming more than {named} headers",
         ],
         "docs/api.md": [
+            *cost,
+            f"longer than {uri:,} bytes",
+            f"a CORS preflight naming more than {named} headers",
             f"headers longer than {head} KiB or more than {lines} lines (the request line counted)",
             f"did not all arrive within {drip} s of its first byte",
             "a request announcing a body (a `Content-Length` above 0, or any `Transfer-Encoding`)",
@@ -524,6 +601,10 @@ def test_the_docs_and_the_refusals_say_the_figures_the_configuration_sets():
         ],
         "docs/operations.md": [
             '--8<-- "cryptopredict/api/haproxy.cfg"',
+            f"a path and a query of at most {uri:,} bytes, at most {params} query parameters",
+            f"at most {headers} header lines (`431`), at most {named} headers named in a preflight",
+            f"`HEAD /healthz` every {checks} s",
+            f"past {sampled} refused in a second",
             f"`timeout http-request` ({drip} s from the first byte)",
             f"of their own, {LARGE_CONNECTIONS} (`LARGE_CONNECTIONS` in `server.py`)",
             f"`tune.http.maxhdr {lines}` ({lines} lines with the request line), the {head} KiB",

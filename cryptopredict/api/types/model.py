@@ -178,8 +178,8 @@ class Health(AssetHealth):
             "a pair the training run could not train is named in `failed`, while a served "
             "asset's newest data is older than STALE_AFTER_HOURS (`stale`), or while the market "
             "feed's polls have failed, or none was recorded (it stopped), for longer than "
-            "POLLER_FAILING_AFTER (`latest_prices`); "
-            "`reasons` says which. Still HTTP 200."
+            "POLLER_FAILING_AFTER (`latest_prices`), or while the proxy's connections for large "
+            "answers are all taken; `reasons` says which. Still HTTP 200."
         ),
     ]
     assets: Annotated[list[AssetHealth], doc("Every served asset.")]
