@@ -31,7 +31,7 @@ def promtool(*args: str, cwd: Path = MONITORING) -> subprocess.CompletedProcess:
 def test_the_rule_file_checks():
     done = promtool("check", "rules", "alerts.yml")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 1 rules found" in done.stdout
+    assert "SUCCESS: 2 rules found" in done.stdout
 
 
 def test_the_coverage_alert_fires_at_50_percent_and_not_at_80():
