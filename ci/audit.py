@@ -8,12 +8,13 @@ machine, a registry mirror without the JSON API), the audit is skipped with the 
 and exit status 0, unless AUDIT_REQUIRE_INDEX=1 is set (the release's test gate sets it): then it
 fails, saying why. pip-audit failing otherwise fails it, with pip-audit's own words.
 
-A known vulnerability fails it, but in a rebuild of a released tag ($GITHUB_REF refs/tags/vX.Y.Z,
-the release's scheduled retraining): every pin there was already shipped by that release, the
-running image holds it too, and refusing the rebuild would only stop the forecasts. There it is a
-warning, and the release says it in the one repository issue (the test job's last step); a push
-keeps the gate. Either way, what was found (the advisories, the pins, the bump) is written as
-Markdown to --findings (reports/audit.md; empty when nothing was found).
+A known vulnerability fails it, but in a rebuild of a released tag, the release's scheduled
+retraining ($GITHUB_REF_TYPE tag: the release builds no other tag, no other workflow runs on one):
+every pin there was already shipped by that release, the running image holds it too, and refusing
+the rebuild would only stop the forecasts. There it is a warning, and the release says it in the
+one repository issue (the test job's last step); a push keeps the gate. Either way, what was found
+(the advisories, the pins, the bump) is written as Markdown to --findings (reports/audit.md; empty
+when nothing was found).
 
 An advisory a person reviewed and accepted, for a while, is in ci/audit-ignore.toml, each entry
 with its id, the package, why, who reviewed it and an expiry date: past it, the entry is ignored
@@ -49,7 +50,6 @@ REQUIRE_INDEX = "AUDIT_REQUIRE_INDEX"
 IGNORE_FILE = ROOT / "ci" / "audit-ignore.toml"
 IGNORE_KEYS = {"id", "package", "reason", "reviewed", "expires"}
 FINDINGS = ROOT / "reports" / "audit.md"
-_RELEASE_TAG = re.compile(r"refs/tags/v\d+\.\d+\.\d+")
 
 
 @dataclass(frozen=True)
@@ -233,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     if code != 0 and not found:
         print(f"pip-audit could not finish (exit {code}): its words are above")
         return code
-    ref = os.environ.get("GITHUB_REF", "")
-    shipped = ref.removeprefix("refs/tags/") if _RELEASE_TAG.fullmatch(ref) else ""
+    tag = os.environ.get("GITHUB_REF_TYPE") == "tag"
+    shipped = os.environ.get("GITHUB_REF_NAME", "") if tag else ""
     findings = said(found, expired, locks_holding(args.root), shipped) if found else ""
     args.findings.parent.mkdir(parents=True, exist_ok=True)
     args.findings.write_text(findings)

@@ -218,7 +218,7 @@ class Fork:
             "/rulesets": self._rulesets,
             "/actions/variables": self._variables,
             "/pages": self._pages,
-            "/git/matching-refs/tags/v": lambda *_: paged(self.tags, self._asked, self.host),
+            "/git/matching-refs/tags/": lambda *_: paged(self.tags, self._asked, self.host),
             "/git/ref/tags/": self._tag,
             "/contents/": self._contents,
             "/vulnerability-alerts": self._dependabot,

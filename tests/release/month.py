@@ -41,6 +41,7 @@ from tests.release.month_world import (
 )
 from tests.release.osv import advisory
 from tests.release.workflow_runner import Event
+from tools.release.version import Version
 
 FAULTS = Path(__file__).with_name("month_faults.json")
 ANNOTATION = re.compile(r"^::error[^:]*::(.*)$", re.MULTILINE)  # an error on the run's page
@@ -355,11 +356,7 @@ class Month:
     # The repository's files and tags.
 
     def release_tags(self) -> list[str]:
-        return [
-            t
-            for t in self.remote.git("tag", "--list", "v*").split()
-            if re.fullmatch(r"v\d+\.\d+\.\d+", t)
-        ]
+        return [t for t in self.remote.git("tag", "--list").split() if Version.from_tag(t)]
 
     def descends(self, commit: str, ancestor: str) -> bool:
         ask = ["git", "-C", str(self.remote.path), "merge-base", "--is-ancestor", ancestor, commit]

@@ -24,7 +24,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import tarfile
@@ -234,8 +233,8 @@ def audit() -> int:
     advisories, kind of ref (a release tag or not) and day: pip-audit takes seconds a run."""
     with urllib.request.urlopen(f"{os.environ['MONTH_URL']}/_month/advisories") as answer:
         key = hashlib.sha256(answer.read())
-    tag = re.fullmatch(r"refs/tags/v\d+\.\d+\.\d+", os.environ.get("GITHUB_REF", ""))
-    key.update(f"{bool(tag)} {time.strftime('%F')}".encode())  # what ci/audit.py reads of them
+    tag = os.environ.get("GITHUB_REF_TYPE") == "tag"
+    key.update(f"{tag} {time.strftime('%F')}".encode())  # what ci/audit.py reads of them
     for path in [*sorted(Path().glob("requirements-*.txt")), Path("ci/audit-ignore.toml")]:
         key.update(path.read_bytes() if path.exists() else b"")
     kept = Path(os.environ["MONTH_CACHE"]) / f"audit-{key.hexdigest()}.json"

@@ -73,7 +73,8 @@ def test_skipping_prints_the_reason_and_passes(monkeypatch, capsys):
 def test_where_the_index_is_required_an_unreachable_one_fails(monkeypatch, capsys, ref):
     # The release's test job sets AUDIT_REQUIRE_INDEX=1: an audit that cannot run gates it.
     monkeypatch.setenv("AUDIT_REQUIRE_INDEX", "1")
-    monkeypatch.setenv("GITHUB_REF", ref)  # a rebuild of a release too: nothing was audited
+    # A rebuild of a release too: nothing was audited.
+    monkeypatch.setenv("GITHUB_REF_TYPE", "tag" if ref.startswith("refs/tags/") else "branch")
     ran = pip_audit_exits(monkeypatch, 0)
     monkeypatch.setattr(audit, "probe_url", lambda root: GONE)
     monkeypatch.setattr(audit, "unreachable_reason", UNREACHABLE)
@@ -144,7 +145,8 @@ def checkout(tmp_path, server, monkeypatch) -> Path:
 
 def audited(root: Path, ref: str, capsys, monkeypatch) -> tuple[int, str, str]:
     """(exit status, what it printed, the findings it wrote) for a run on `ref`."""
-    monkeypatch.setenv("GITHUB_REF", ref)
+    monkeypatch.setenv("GITHUB_REF_TYPE", "tag" if ref.startswith("refs/tags/") else "branch")
+    monkeypatch.setenv("GITHUB_REF_NAME", ref.split("/", 2)[2])
     code = audit.main(["--root", str(root), "--findings", str(root / "findings.md")])
     return code, capsys.readouterr().out, (root / "findings.md").read_text()
 

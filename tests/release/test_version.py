@@ -4,9 +4,12 @@ next-version)."""
 
 from __future__ import annotations
 
+import fnmatch
+
 import pytest
 
-from tools.release.version import Version, bump_for, latest_version
+from tools.release.rules import TAG_RULE, TAG_RULESET
+from tools.release.version import RELEASE_TAG, Version, bump_for, latest_version
 
 
 @pytest.mark.parametrize(
@@ -70,3 +73,16 @@ def test_latest_is_numeric_not_lexical_and_ignores_junk():
 )
 def test_the_head_commit_message_chooses_the_bump(message, bump):
     assert bump_for(message) == bump
+
+
+def test_the_settings_tag_patterns_hold_every_release_tag():
+    """Issue 120: one release-tag pattern, version.RELEASE_TAG; the settings' tag patterns, in
+    GitHub's globs (Ruby's File.fnmatch, as fnmatch matches them), take every tag it matches: the
+    production environment deploys each, and the tag ruleset keeps each the release's."""
+    tags = ["v0.1.0", "v1.2.3", "v10.20.30", "v123.0.4567"]
+    assert all(map(RELEASE_TAG.fullmatch, tags))
+    assert not any(map(RELEASE_TAG.fullmatch, ["v1.2", "v01.2.3", "1.2.3", "v1.2.3-rc1"]))
+    include = TAG_RULESET["conditions"]["ref_name"]["include"]
+    for tag in tags:
+        assert fnmatch.fnmatchcase(tag, TAG_RULE), tag
+        assert any(fnmatch.fnmatchcase(f"refs/tags/{tag}", glob) for glob in include), tag

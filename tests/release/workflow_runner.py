@@ -310,6 +310,7 @@ class Runner:
             "event": event.payload,
             "ref": event.ref,
             "ref_name": event.ref.split("/", 2)[-1],
+            "ref_type": "tag" if event.ref.startswith("refs/tags/") else "branch",
             "sha": event.sha,
             "repository": event.repository,
             "actor": "octo",

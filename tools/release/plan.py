@@ -98,9 +98,9 @@ def git(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Complete
 
 
 def live_tags(auth: Mapping[str, str], remote: str = "origin") -> list[str]:
-    """The release tags the remote holds now (git ls-remote, with the job's token)."""
+    """The tags the remote holds now (git ls-remote, with the job's token)."""
     done = retried(
-        lambda: git("ls-remote", "--tags", "--refs", remote, "refs/tags/v*", env=auth),
+        lambda: git("ls-remote", "--tags", "--refs", remote, env=auth),
         lambda result: (
             isinstance(result, subprocess.CompletedProcess)
             and result.returncode != 0

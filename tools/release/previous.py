@@ -15,7 +15,7 @@ from tools.release.github import GitHub
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import Answer
 from tools.release.retry import RERUN, delays, retried, transient
-from tools.release.version import Published, Version, build_tag, read_index
+from tools.release.version import RELEASE_TAG, Published, Version, build_tag, read_index
 
 WORKFLOW = ".github/workflows/release.yml"
 _NEXT = re.compile(r"<([^>]+)>;\s*rel=\"?next\"?")
@@ -179,7 +179,7 @@ def identity(repository: str) -> str:
     """The certificate identity of a release: `repository`'s release workflow on a release tag
     (or on main, where releases ran before they were tags), exactly."""
     workflow = re.escape(f"https://github.com/{repository}/{WORKFLOW}")
-    return f"(?i)^{workflow}@refs/(heads/main|tags/v[0-9]+\\.[0-9]+\\.[0-9]+)$"
+    return f"(?i)^{workflow}@refs/(heads/main|tags/{RELEASE_TAG.pattern})$"
 
 
 def verify(previous: Previous, repository: str, run: Verifier) -> str:

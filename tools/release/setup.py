@@ -444,7 +444,7 @@ def package(github: GitHub, render: bool) -> str:
 
 def _release_tags(github: GitHub) -> dict[Version, str]:
     """The repository's release tags, each version's commit."""
-    listed = github.listed("/git/matching-refs/tags/v", "contents: read")
+    listed = github.listed("/git/matching-refs/tags/", "contents: read")
     return {
         version: str((item.get("object") or {}).get("sha", ""))
         for item in listed

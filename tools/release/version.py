@@ -14,7 +14,9 @@ from cryptopredict.utc import iso_moment
 
 _NUMBER = r"(0|[1-9][0-9]*)"
 _VERSION = re.compile(rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}")
-_RELEASE_TAG = re.compile(rf"v{_NUMBER}\.{_NUMBER}\.{_NUMBER}")
+# A release tag: the one pattern every reader of one uses (the certificate identity a previous
+# release's attestation must name too); .github/settings/' tag patterns are tested against it.
+RELEASE_TAG = re.compile(f"v{_VERSION.pattern}")
 _BUMP_WORD = re.compile(r"(?<![\w#])#(major|minor)\b", re.IGNORECASE)
 
 STAMP_FORMAT = "%Y%m%d%H%M%S"
@@ -43,7 +45,7 @@ class Version:
     @classmethod
     def from_tag(cls, tag: str) -> Version | None:
         """The version a release tag names, or None for any other tag."""
-        match = _RELEASE_TAG.fullmatch(tag.strip())
+        match = RELEASE_TAG.fullmatch(tag.strip())
         return None if match is None else cls(*(int(part) for part in match.groups()))
 
     def bump(self, part: Bump) -> Version:
