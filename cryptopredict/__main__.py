@@ -1,5 +1,7 @@
-"""`python -m cryptopredict export --to forecasts.parquet`: the forecasts as a table
-(`cryptopredict.forecasts`), in Parquet, CSV or JSON (an array of rows) by the file's suffix."""
+"""`cryptopredict export --to forecasts.parquet` (or `python -m cryptopredict`): the forecasts as
+a table (`cryptopredict.forecasts`); `backtest --to origins.parquet`: every origin the panel scores
+(`cryptopredict.cross_validation`); each in Parquet, CSV or JSON (an array of rows) by the file's
+suffix. `train`: `train.py` (`cryptopredict train --help`)."""
 
 import argparse
 import sys
@@ -24,16 +26,33 @@ def exported(name: str) -> Path:
     return Path(name)
 
 
-parser = argparse.ArgumentParser(prog="python -m cryptopredict", description=__doc__)
-parser.add_argument("command", choices=["export"])
-parser.add_argument("--to", type=exported, required=True, help="a .parquet, .csv or .json file")
-parser.add_argument("--pairs", default="", help="comma-separated (default: every pair trained)")
-parser.add_argument("--horizon", default="7d", help="how far past each pair's data, e.g. 1d, 2w")
-parser.add_argument("--every", help="a row each, e.g. 15m (default: each pair's interval)")
-args = parser.parse_args()
-try:
-    table = forecasts(list(filter(None, args.pairs.split(","))), args.horizon, args.every)
-except (ValueError, ArtifactError) as error:
-    sys.exit(f"export: {error}")
-WRITERS[args.to.suffix](table, args.to)
-print(f"{len(table)} forecasts written to {args.to}")
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:
+        from cryptopredict.training.cli import main as train  # noqa: PLC0415  (training's stack)
+
+        return train(argv[1:])
+    parser = argparse.ArgumentParser(prog="cryptopredict", description=__doc__)
+    parser.add_argument("command", choices=["export", "backtest", "train"])
+    parser.add_argument("--to", type=exported, required=True, help="a .parquet, .csv or .json file")
+    parser.add_argument("--pairs", default="", help="comma-separated (default: every pair)")
+    parser.add_argument("--horizon", default="7d", help="export: how far ahead, e.g. 1d, 2w")
+    parser.add_argument("--every", help="export: a row each, e.g. 15m")
+    args = parser.parse_args(argv)
+    pairs = list(filter(None, args.pairs.split(",")))
+    try:
+        if args.command == "export":
+            table = forecasts(pairs, args.horizon, args.every)
+        else:
+            from cryptopredict.library import cross_validation  # noqa: PLC0415
+
+            table = cross_validation(pairs)
+    except (ValueError, ArtifactError) as error:
+        sys.exit(f"{args.command}: {error}")
+    WRITERS[args.to.suffix](table, args.to)
+    print(f"{len(table)} rows written to {args.to}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

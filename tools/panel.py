@@ -27,16 +27,16 @@ import numpy as np
 import pandas as pd
 from distributed import Client, Future
 
-from cryptopredict.artifact.schema import BandSpec, ModelConfig
-from cryptopredict.assets import ASSETS, asset_for_symbol, slug_for_binance
+from cryptopredict.artifact.schema import BandSpec
 from cryptopredict.config import TrainingSettings
+from cryptopredict.library import BTC, PAIRS_CSV, PEER_UNIT, PEERS, panel_job
 from cryptopredict.model import panel_choice
 from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS
 from cryptopredict.model.panel_choice import PANEL_POOL, stored_pools
 from cryptopredict.model.plan import HORIZONS, Plan, seconds_of
 from cryptopredict.training.cluster import training_client
-from cryptopredict.training.tasks import Fetch, FetchSettings, PairJob, run
+from cryptopredict.training.tasks import run
 from tools import candidates, peers
 from tools import damping as designed
 from tools import panel_search as numerics
@@ -53,36 +53,20 @@ from tools.peer_bands import Settings
 
 log = logging.getLogger("panel")
 
-PAIRS_CSV = Path("data/binance-spot-16pairs-1h-full.csv.gz")
-BTC_CSV = Path("data/btc-usd-1h.csv.gz")
-BTC = "BTC/USD"
-SINCE = "2017-01-01"  # before every pair's first bar: the whole file
-
-Task = tuple[str, Path, str | None]
 BINNED = "adaptive step per width bin"  # the search's last step (`gated`)
 WIDE = "calibrated where it is wide"  # the step before it (`Search.held_where_wide`)
 
 
-def job_of(task: Task, settings: TrainingSettings) -> PairJob:
-    """One pair read as training reads it, with the product's configuration and plan."""
-    _, path, symbol = task
-    asset = ASSETS["btc-usd"] if symbol is None else asset_for_symbol(slug_for_binance(symbol))
-    return PairJob(
-        asset=asset,
-        bars=Fetch("1h", SINCE, "auto", path.absolute(), FetchSettings.of(settings)),
-        gate=settings,
-        horizon_days=settings.max_horizon_days,
-        config=ModelConfig(),
-        plan=Plan(),
-    )
-
-
-def setups(client: Client, tasks: list[Task], settings: TrainingSettings) -> dict[str, Future]:
+def setups(
+    client: Client, names: list[str], csv: Path, settings: TrainingSettings
+) -> dict[str, Future]:
     """Each pair's backtest setup (its history, prices and spans), made and kept on the
     cluster; a pair whose history cannot be read stops the panel, naming it."""
     prepared = {
-        task[0]: client.submit(run, "prepare", task[0], "INFO", job_of(task, settings), pure=False)
-        for task in tasks
+        name: client.submit(
+            run, "prepare", name, "INFO", panel_job(name, settings, csv), pure=False
+        )
+        for name in names
     }
     for name, future in prepared.items():
         if not hasattr(future.result(), "setup"):
@@ -384,13 +368,19 @@ def chosen(
 
 
 def evaluated(
-    client: Client, futures: dict[str, Future], spec: BandSpec, shared: Any, settings: Settings
+    client: Client,
+    futures: dict[str, Future],
+    spec: BandSpec,
+    shared: Any,
+    settings: Settings,
+    *,
+    peers_file: Path,
 ) -> Scored:
     """Every pair's outcomes on its evaluation origins and the spot pairs' on their final test,
     and the spot pairs' figures against the peers (the full-strength ones at `settings`) and
     re-anchored (`tools/peers.py`, pooled over them): per spot pair, its peers' bands a task,
     then its comparison (with its outcomes, from one served band) once the calibrated peers'
-    pools, a task per peer, are made from every pair's."""
+    pools, a task per peer, are made from every pair's; the peers' bands stored in `peers_file`."""
     ours = [name for name in futures if name != BTC]
     bands = {
         name: client.submit(peers.peer_bands, futures[name], spec, settings, pure=False)
@@ -410,11 +400,29 @@ def evaluated(
     results = [done[name][0] if name in bands else done[name] for name in futures]
     final = spot_rows(ours, [done[name][1] for name in ours])
     peer, reanchored = (pd.concat(done[name][k].assign(pair=name) for name in ours) for k in (2, 3))
+    stored_peers(peer, peers_file)
     return results, {
         **peers.figures(peer, reanchored),
         "final_test_pooled": pooled_of(final),
         "where_wide": {"final_test": where_wide(final)},
     }
+
+
+def stored_peers(rows: pd.DataFrame, path: Path) -> None:
+    """The peers' 80% bands at every origin and horizon they are scored at, as
+    `cryptopredict.cross_validation` reads them: each edge's log offset from the close in
+    `PEER_UNIT`s, each column delta-encoded (5 MB, where floats would take 17)."""
+    edges = [f"{name}-{side}-80" for name in peers.ROWS for side in ("lo", "hi")]
+    units = rows[edges].div(PEER_UNIT).round().astype("Int32")
+    delta = dict.fromkeys(["origin", *edges], "DELTA_BINARY_PACKED")
+    kept = pd.concat([rows[["pair", "origin", "horizon"]], units], axis=1)
+    kept.to_parquet(
+        path,
+        index=False,
+        compression="zstd",
+        use_dictionary=["pair", "horizon"],
+        column_encoding=delta,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -436,12 +444,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.pairs
         else sorted(pd.read_csv(args.csv, usecols=["symbol"])["symbol"].unique())
     )
-    tasks: list[Task] = [(symbol, args.csv, symbol) for symbol in symbols]
-    if not args.no_btc:
-        tasks.append((BTC, BTC_CSV, None))
+    names = [*symbols, *([] if args.no_btc else [BTC])]
     settings = TrainingSettings.from_env()
     with training_client(settings) as client:
-        found = setups(client, tasks, settings)
+        found = setups(client, names, args.csv, settings)
         if args.keep:
             damping = json.loads(args.choice_file.read_text())["damping"]
         else:
@@ -449,7 +455,10 @@ def main(argv: list[str] | None = None) -> int:
         tau = damping["chosen"]
         served = Served(args, client, band_origins(client, found, tau), damping)
         spec, dispersion, shared = served.recorded() if args.keep else served.chosen()
-        results, versus_peers = evaluated(client, served.futures, spec, shared, served.peers(spec))
+        peers_file = args.out.with_name(PEERS.name)
+        results, versus_peers = evaluated(
+            client, served.futures, spec, shared, served.peers(spec), peers_file=peers_file
+        )
         about = client.gather(
             [client.submit(numerics.described, found[name], tau) for name in served.names]
         )

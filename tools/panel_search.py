@@ -30,9 +30,6 @@ from cryptopredict.utc import utc_datetime
 from tools import damping
 
 SCORED = [int(h / pd.Timedelta(hours=1)) for h in HORIZONS.values()]
-# The final test: each pair's newest origins, from this long before its last scored one; the
-# evaluation origins end a horizon before it, and no step of the panel chooses on it.
-FINAL_TEST = pd.Timedelta(days=183)
 
 
 @dataclass
@@ -47,22 +44,12 @@ class PairOrigins:
     final: np.ndarray  # ... a final test origin
 
     @classmethod
-    def of(
-        cls, name: str, dense: DenseOrigins, validation_start: int, validation_end: int, start: int
-    ) -> PairOrigins:
-        times, scored, horizon = dense.times, dense.scored(), seconds_of(dense.plan.horizon)
-        validation = scored & (times >= validation_start) & (times <= validation_end)
-        final = final_start(dense.market.t, horizon)
-        evaluation = scored & (times >= start) & (times + horizon < final)
-        return cls(name, dense, validation, evaluation, scored & (times >= final))
+    def of(cls, name: str, dense: DenseOrigins) -> PairOrigins:
+        splits = dense.plan.splits(dense.times, dense.market.t)
+        return cls(name, dense, *(dense.scored() & split for split in splits))
 
     def errors(self, hours: list[int]) -> dict[int, np.ndarray]:
         return self.dense.errors(hours)
-
-
-def final_start(seconds: np.ndarray, horizon: int) -> int:
-    """The first final test origin: `FINAL_TEST` before the last one a horizon plays out."""
-    return int(seconds[-1]) - horizon - seconds_of(FINAL_TEST)
 
 
 def described(setup: BacktestSetup, tau: float | None) -> dict[str, object]:
@@ -73,7 +60,7 @@ def described(setup: BacktestSetup, tau: float | None) -> dict[str, object]:
         "first": pd.Timestamp(int(t[0]), unit="s").isoformat() + "Z",
         "last": pd.Timestamp(int(t[-1]), unit="s").isoformat() + "Z",
         **setup.plan.boundary(t).to_builtins(),
-        "first_final_test_origin": utc_datetime(final_start(t, seconds_of(setup.plan.horizon))),
+        "first_final_test_origin": utc_datetime(setup.plan.final_start(t)),
         "damping_hours": tau,
         "validation_days": round((setup.validation_end - setup.validation_start) / 86_400, 1),
     }
@@ -110,8 +97,7 @@ def pair_origins(
     config = setup.config.with_changes(damping_hours=tau)
     refits = refits_of(setup, origins, paths)
     dense = DenseOrigins(setup.market, setup.anchor, refits, config, setup.plan)
-    spans = (setup.validation_start, setup.validation_end, setup.evaluation_start)
-    return PairOrigins.of(name, dense, *spans)
+    return PairOrigins.of(name, dense)
 
 
 def pair_pool_inputs(

@@ -192,7 +192,8 @@ def peer_rows(
     """Per evaluation origin (of `origins`, where given) and scored horizon: the interval score
     and hold of the served band, the naive band, each peer and each peer with pools calibrated
     the band's way (named with `CALIBRATED`), all around the last close (the served point
-    forecast at the panel's damping, tau 0); and GARCH-t's from each half of its paths."""
+    forecast at the panel's damping, tau 0); and GARCH-t's from each half of its paths. Each
+    band's edges too, as log offsets from its centre (`served-lo-80`)."""
     dense = pair.dense
     market = dense.market
     hours = dense.hours(LEADS)
@@ -227,6 +228,7 @@ def peer_rows(
             frame[f"score_{name}"], frame[f"held_{name}"] = banded(
                 actual[:, j], middle, lower[:, j], upper[:, j]
             )
+            frame[f"{name}-lo-80"], frame[f"{name}-hi-80"] = lower[:, j], upper[:, j]
         frames.append(pd.DataFrame(frame)[np.isfinite(actual[:, j])])
     return pd.concat(frames, ignore_index=True)
 

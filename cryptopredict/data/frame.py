@@ -15,6 +15,7 @@ from pandas.api import types as ptypes
 from cryptopredict.assets import Asset
 from cryptopredict.candles import Candles, Interval, aggregate
 from cryptopredict.data.errors import ValidationError
+from cryptopredict.utc import iso_moment
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 VALUE_COLUMNS = (*PRICE_COLUMNS, "volume")
@@ -109,10 +110,11 @@ def check_frame(frame: pd.DataFrame, *, ordered: bool = True) -> None:
         if name in frame.columns and not ptypes.is_float_dtype(frame[name].dtype):
             problems.append(f"{name} is {frame[name].dtype}, not float")
     if ordered and not problems and not frame["timestamp"].is_monotonic_increasing:
-        problems.append("timestamps are not sorted")
+        back = frame.loc[frame["timestamp"].diff() < pd.Timedelta(0), "timestamp"].iloc[0]
+        problems.append(f"timestamps are not sorted, first at {iso_moment(back)}")
     if ordered and not problems and frame["timestamp"].duplicated().any():
         first = frame.loc[frame["timestamp"].duplicated(), "timestamp"].iloc[0]
-        problems.append(f"timestamps repeat, first at {first.isoformat()}")
+        problems.append(f"timestamps repeat, first at {iso_moment(first)}")
     if problems:
         raise FrameError("not a canonical OHLCV frame: " + "; ".join(problems))
 

@@ -333,7 +333,9 @@ def history_series(frame: pd.DataFrame) -> BarHistory:
 
 def model_frame(bars: pd.DataFrame, price: str) -> pd.DataFrame:
     """`ds`, `y` (the price to learn; with VWAP, `actual` keeps the close), `high` and `low`."""
-    ds, ranges = bars["timestamp"].dt.tz_localize(None), bars[["high", "low"]]  # `market_of`'s
+    # Each bar's range, `market_of`'s; closes alone (every high its low) have none to read.
+    ranges = bars[["high", "low"] if (bars["high"] > bars["low"]).any() else []]
+    ds = bars["timestamp"].dt.tz_localize(None)
     if price == "close":
         return pd.DataFrame({"ds": ds, "y": bars["close"]}).join(ranges)
     if price == "vwap":

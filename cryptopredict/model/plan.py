@@ -25,6 +25,10 @@ SERVED = "prophet"
 HOUR = 3600
 BAND_WARMUP = pd.Timedelta(days=30)  # band origins start this long after the first bar
 REFIT_SLACK = pd.Timedelta(days=2)  # each refit predicts this far past the next one's horizon
+# The panel's final test: a pair's newest origins, from this long before its last scored one; its
+# evaluation origins end a horizon before it, and no step of the panel chooses on it.
+FINAL_TEST = pd.Timedelta(days=183)
+SPLITS = ("validation", "evaluation", "final test")  # `Plan.splits`'
 
 
 def seconds_of(delta: pd.Timedelta) -> int:
@@ -74,6 +78,20 @@ class Plan:
     def validation_end(self, seconds: np.ndarray) -> int:
         """The last origin whose horizon played out before the first evaluation origin."""
         return self.evaluation_start(seconds) - seconds_of(self.horizon) - 1
+
+    def final_start(self, seconds: np.ndarray) -> int:
+        """The first final test origin: `FINAL_TEST` before the last one a horizon plays out."""
+        return int(seconds[-1]) - seconds_of(self.horizon) - seconds_of(FINAL_TEST)
+
+    def splits(self, times: np.ndarray, seconds: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Whether each origin of `times` is in each of `SPLITS`, as the panel splits them (its
+        horizon played out or not): the evaluation origins end a horizon before the final test."""
+        final = self.final_start(seconds)
+        return (
+            (times >= self.validation_start(seconds)) & (times <= self.validation_end(seconds)),
+            (times >= self.evaluation_start(seconds)) & (times + seconds_of(self.horizon) < final),
+            times >= final,
+        )
 
     def boundary(self, seconds: np.ndarray) -> SpanBoundary:
         return SpanBoundary(

@@ -4,7 +4,9 @@ beside it: `cryptopredict.forecasts` is each pair's path past its data's end, ea
 cryptopredict export` writes it as Parquet, CSV or JSON, which DuckDB, polars and pandas read
 with the target times in UTC; a copy installed in an environment of its own, outside the
 checkout, gives the same table; a bad pair, horizon or file name is refused, saying what is
-allowed, and nothing is written."""
+allowed, and nothing is written. Issue 117: `cryptopredict.fit` on one's own closes read from a
+CSV predicts the same path at any level, installed too, where `cryptopredict train --csv` trains
+from another directory; a bad frame is refused, naming its first bad row."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import subprocess
 import sys
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -31,6 +34,7 @@ from tests.installed import install
 PAIRS = ["btc-usd", "eth-usd", "sol-usdt"]
 BANDS = ["lo-50", "hi-50", "lo-80", "hi-80", "lo-95", "hi-95"]
 HEADER = ["pair", "ds", "issued", "lead_hours", "point", *BANDS, "model_version", "quote", "anchor"]
+OWN_BANDS = ["lo-50", "hi-50", "lo-90", "hi-90", "lo-99", "hi-99"]
 UTC = {"ds": "datetime64[us, UTC]", "issued": "datetime64[us, UTC]"}
 POLARS_UTC = {"ds": pl.Datetime("us", "UTC"), "issued": pl.Datetime("us", "UTC")}
 # Each row's columns (`ours` below) as the API names them.
@@ -49,6 +53,21 @@ def model_dir(model_dir, tmp_path_factory) -> Path:
     command = [sys.executable, "train.py", "--asset", "sol-usdt", "--source", "snapshot"]
     subprocess.run([*command, "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
     return out
+
+
+@pytest.fixture(scope="module")
+def closes(tmp_path_factory) -> Path:
+    """BTC/USD's hourly closes of its last 450 days as a user's CSV (`ds`, `y`): a year for the
+    backtest's first refit and two scored origins after it."""
+    bars = pd.read_csv(ROOT / "data" / "btc-usd-1h.csv.gz").tail(450 * 24)
+    path = tmp_path_factory.mktemp("own") / "closes.csv"
+    bars.rename(columns={"timestamp": "ds", "close": "y"})[["ds", "y"]].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(closes) -> Any:
+    return cryptopredict.fit(pd.read_csv(closes))
 
 
 @pytest.fixture
@@ -106,16 +125,84 @@ def test_duckdb_polars_and_pandas_read_the_export_with_its_target_times_in_utc(
     assert [at for (at,) in column.fetchall()] == list(table.ds)
 
 
-def test_a_copy_installed_outside_the_checkout_gives_the_same_table(model_dir, table, tmp_path):
+def test_a_model_fitted_on_one_s_own_closes_predicts_its_path_at_any_level(fitted, closes):
+    path = fitted.predict(24, level=[50, 90, 99])
+    assert list(path.columns) == [*HEADER[:5], *OWN_BANDS, *HEADER[-3:]]
+    issued = pd.Timestamp(pd.read_csv(closes).ds.iloc[-1]) + pd.Timedelta(hours=1)  # its close
+    assert list(path.ds) == list(pd.date_range(issued, periods=25, freq="h")[1:])
+    assert set(path.issued) == {issued}
+    assert set(path.pair) == {"own-usd"}
+    served = fitted.predict("1d")  # at 50, 80 and 95%, as the API answers them
+    api = create_app(open_artifacts(Path(fitted.directory.name)), ApiSettings.from_env())
+    for row, each in zip(path.to_dict("records"), served.to_dict("records"), strict=True):
+        date = row["ds"].strftime("%Y-%m-%dT%H:%M:%SZ")
+        said = api.test_client().get(f"/forecast/own-usd?date={date}&level=50").get_json()
+        assert (row["lo-50"], row["point"], row["hi-50"]) == (
+            said["prediction_low"],
+            said["prediction"],
+            said["prediction_high"],
+        )
+        assert each["lo-95"] < row["lo-90"] < each["lo-80"] < each["hi-80"] < row["hi-90"]
+        assert row["lo-99"] < each["lo-95"]
+        assert row["hi-90"] < each["hi-95"] < row["hi-99"]
+
+
+SPOILED = {  # a frame of closes, its row 5000 made bad: what the refusal says (rows by time)
+    "a gap": (lambda f: f.drop(index=5000), "1 gaps, the largest after {before}"),
+    "a time repeated": (lambda f: pd.concat([f[:5001], f[5000:]]), "repeat, first at {bad}"),
+    "unsorted times": (lambda f: f.iloc[[*range(5000), 5001, 5000]], "sorted, first at {bad}"),
+    "a price of zero": (lambda f: f.assign(y=f.y.mask(f.index == 5000, 0)), "bar {bad} (open=0,"),
+    "a negative price": (lambda f: f.assign(y=f.y.mask(f.index == 5000, -1)), "{bad} (open=-1,"),
+    "too little history": (lambda f: f[4000:5001], "only 0 backtest origins fit in the data ("),
+}
+
+
+@pytest.mark.parametrize("spoiled", list(SPOILED))
+def test_a_bad_frame_is_refused_naming_its_first_bad_row(closes, spoiled):
+    frame, (spoil, said) = pd.read_csv(closes), SPOILED[spoiled]
+    with pytest.raises(ValueError, match="own-usd: ") as refused:
+        cryptopredict.fit(spoil(frame))
+    times = {"before": frame.ds[4999], "bad": frame.ds[5000]}  # as the CSV writes them
+    assert said.format(**times) in str(refused.value)
+
+
+def test_a_copy_installed_outside_the_checkout_gives_the_same_table_fit_and_training(
+    model_dir, table, fitted, closes, tmp_path
+):
     """Issue 111: `pyproject.toml` declared no dependency, so an installed copy failed on its
-    first import of one."""
-    venv = install(tmp_path)
+    first import of one. Issue 117: with training's, it fits and predicts as this checkout does,
+    and its `cryptopredict train --csv` trains from another directory."""
+    venv = install(tmp_path, "[train]")
     code = "import sys, cryptopredict; cryptopredict.forecasts().to_parquet(sys.argv[1])"
     command = [venv / "bin" / "python", "-c", code, tmp_path / "installed.parquet"]
-    environment = {"MODEL_DIR": str(model_dir)}  # and nothing of this one's
+    environment = {"MODEL_DIR": str(model_dir), "HOME": str(tmp_path)}  # none of this one's
     done = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr.decode()
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "installed.parquet"), table)
+    code = "import sys, pandas as pd, cryptopredict; cryptopredict.fit(pd.read_csv(sys.argv[1]))"
+    code += ".predict(24, level=[50, 90, 99]).to_parquet(sys.argv[2])"
+    command = [venv / "bin" / "python", "-c", code, closes, tmp_path / "own.parquet"]
+    done = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    own = fitted.predict(24, level=[50, 90, 99])
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "own.parquet"), own)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    command = [
+        venv / "bin" / "cryptopredict",
+        "train",
+        "--csv",
+        ROOT / "data" / "btc-usd-1h.csv.gz",
+    ]
+    done = subprocess.run(
+        [*command, "--out", "models"],
+        cwd=elsewhere,
+        env=environment,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert list(open_artifacts(elsewhere / "models")) == ["btc-usd"]
 
 
 @pytest.mark.parametrize(

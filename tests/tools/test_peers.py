@@ -21,11 +21,11 @@ from cryptopredict.model.band_spec import named
 from cryptopredict.model.bands import BAND_HOURS, Band, pool_inputs, profile_of, spreads
 from cryptopredict.model.market import HOUR, WEEK, Market
 from cryptopredict.model.panel_choice import panel_band, stored_pools
-from cryptopredict.model.plan import Plan
+from cryptopredict.model.plan import FINAL_TEST, Plan
 from cryptopredict.standard_error import tails
 from tools import peer_bands as peer_bands_module
 from tools.candidates import HISTORY, NAMES, _rows, setting_bands
-from tools.panel_search import FINAL_TEST, outcomes, pair_origins, shared_pools, validation_scores
+from tools.panel_search import outcomes, pair_origins, shared_pools, validation_scores
 from tools.peer_bands import (
     HALVES,
     PEERS,
