@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.release.github_fork import Fork
 from tests.release.github_issues import Issues
-from tools.release import cli
+from tools.release import cli, retry
 from tools.release.say import LABEL, PREAMBLE, sections
 
 
@@ -217,3 +218,36 @@ def test_a_sleeping_service_is_woken_and_asked_again_before_anything_is_said(
     production(server, tmp_path, "7")
     assert issues.issues == []
     assert "HTTP 502: Bad Gateway; trying again at " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "limit",
+    [(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "{reset}"}, 2), (429, {}, 3)],
+    ids=["403 x-ratelimit-remaining 0", "429 retry-after"],
+)
+def test_a_rate_limit_is_waited_out_as_github_names_it_never_said_as_a_permission(
+    server, tmp_path, issues, monkeypatch, limit
+):
+    """Issue 119, GitHub's rate limits ("Rate limits for the REST API"): a 403 whose
+    x-ratelimit-remaining is 0, until x-ratelimit-reset (by GitHub's clock, its Date), and a 429
+    with retry-after are tried again after the time they name, a POST too (GitHub did nothing):
+    the topic is said, the job green, where a 403 without them is a permission and fails it
+    (test_issues_off_fails_the_job..., test_retention's role Write)."""
+    status, headers, waited = limit
+    slept: list[float] = []
+    monkeypatch.setattr(retry, "sleep", slept.append)
+    limited = json.dumps({"message": "API rate limit exceeded for installation ID 1."}).encode()
+    calls: list[str] = []
+
+    def github(method: str, path: str, body: bytes) -> tuple:
+        calls.append(method)
+        if len(calls) not in (1, 3):  # the listing and the opening, each refused once
+            return issues.handle(method, path, body)
+        shown = {k: v.format(reset=int(time.time()) + waited) for k, v in headers.items()}
+        return status, limited, shown or {"retry-after": str(waited)}
+
+    server.handler = github
+    say(server, tmp_path, "--topic", "audit", "--text", "GHSA-1")
+    assert calls == ["GET", "GET", "POST", "POST"]
+    assert [round(wait) for wait in slept] == [waited, waited]
+    assert "GHSA-1" in issues.open()[0]["body"]

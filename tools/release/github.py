@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -11,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.release.retry import RERUN, delays, retried
+from tools.release.retry import RERUN, retried
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
@@ -20,17 +22,36 @@ _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
 class GitHubError(Exception):
-    """GitHub could not be asked (`status` None), or refused; the message says what to check."""
+    """GitHub could not be asked (`status` None), or refused; the message says what to check,
+    `wait` how long GitHub's rate limit asks a client to wait (None: no rate limit)."""
 
-    def __init__(self, message: str, status: int | None = None, said: str = "") -> None:
+    def __init__(
+        self, message: str, status: int | None = None, said: str = "", wait: float | None = None
+    ) -> None:
         super().__init__(message)
-        self.status = status
-        self.said = said
+        self.status, self.said, self.wait = status, said, wait
 
     @property
     def transient(self) -> bool:
-        """No answer, or HTTP 429 or 5xx: trying again later may succeed."""
-        return self.status is None or self.status == 429 or self.status >= 500
+        """No answer, a 5xx or a rate limit: trying again later may succeed."""
+        return self.status is None or self.status >= 500 or self.wait is not None
+
+
+def rate_limit(status: int, headers: Any, said: str) -> float | None:
+    """The seconds GitHub's answer asks a client to wait, as "Rate limits for the REST API" says:
+    a 403 or 429 with `retry-after`, or with `x-ratelimit-remaining` 0 until `x-ratelimit-reset`
+    (by GitHub's clock, its `date`), or a minute where it names a rate limit; None for any other
+    answer (a 403 without them is a permission)."""
+    after, reset = headers.get("retry-after") or "", headers.get("x-ratelimit-reset") or ""
+    if status not in (403, 429):
+        return None
+    if after.isdigit():
+        return float(after)
+    if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+        date = headers.get("date")
+        now = email.utils.parsedate_to_datetime(date).timestamp() if date else time.time()
+        return max(0.0, int(reset) - now)
+    return 60.0 if status == 429 or "rate limit" in said.lower() else None
 
 
 def request_json(
@@ -55,16 +76,17 @@ def request_json(
     data = body if isinstance(body, bytes | None) else json.dumps(body).encode()
     call = urllib.request.Request(url, data=data, method=method, headers=headers)
 
-    def again(outcome: object) -> bool:
-        return isinstance(outcome, GitHubError) and outcome.transient and method in _REPEATABLE
+    def again(outcome: object) -> bool:  # a rate limit: GitHub did nothing, whatever was asked
+        if not isinstance(outcome, GitHubError) or not outcome.transient:
+            return False
+        return method in _REPEATABLE or outcome.wait is not None
 
     try:
         return retried(lambda: _ask(call, permission=permission, fix=fix), again)
     except GitHubError as error:
         if not error.transient:
             raise
-        tries = len(delays()) + 1 if method in _REPEATABLE else 1
-        raise GitHubError(f"{error} ({tries} tries): {RERUN}", error.status, error.said) from None
+        raise GitHubError(f"{error}: {RERUN}", error.status, error.said, error.wait) from None
 
 
 _REPEATABLE = ("GET", "PUT", "PATCH")
@@ -77,16 +99,19 @@ def _ask(call: urllib.request.Request, *, permission: str, fix: str) -> tuple[An
             answer = response.read()
             following = _NEXT.search(response.headers.get("Link") or "")
     except urllib.error.HTTPError as error:
+        said = _message(error.read())
+        wait = rate_limit(error.code, error.headers, said)
         needs = (
             f"your token needs it: {fix}" if fix else f"the job needs the '{permission}' permission"
         )
         hint = f" ({needs})" if error.code == 403 else ""
-        said = _message(error.read())
+        hint = f" (GitHub's rate limit: {wait:.0f} s to wait)" if wait is not None else hint
         raise GitHubError(
             f"GitHub answered HTTP {error.code} for {method} {url}{hint}"
             + (f": {said}" if said else ""),
             error.code,
             said,
+            wait,
         ) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         reason = getattr(error, "reason", error)

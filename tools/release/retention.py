@@ -137,7 +137,7 @@ def apply(
         try:
             github.call("DELETE", f"{package}/versions/{version.id}", permission=PERMISSION)
         except GitHubError as error:
-            role = error.status == 403
+            role = error.status == 403 and not error.transient
             why = f"HTTP 403, {error.said}: {ADMIN}" if role else str(error)
             failed.append(f"{_named(version)} was not deleted: {why}")
             if role or error.status is None:

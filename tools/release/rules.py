@@ -186,7 +186,7 @@ def deploy_key(github: GitHub, make: Callable[[], object]) -> Found:
         keys = github.listed("/keys")
         names = github.secrets(f"/environments/{TAG_ENVIRONMENT}")
     except GitHubError as error:
-        if error.status not in (403, 404):  # GitHub shows this token neither
+        if error.transient or error.status not in (403, 404):  # GitHub shows this token neither
             raise
         return [
             f"deploy keys and the {TAG_ENVIRONMENT} environment's secrets are not shown to this "
