@@ -251,3 +251,18 @@ def test_a_rate_limit_is_waited_out_as_github_names_it_never_said_as_a_permissio
     assert calls == ["GET", "GET", "POST", "POST"]
     assert [round(wait) for wait in slept] == [waited, waited]
     assert "GHSA-1" in issues.open()[0]["body"]
+
+
+def test_without_render_a_package_never_pushed_is_no_release_yet_not_a_refused_token(
+    server, tmp_path, issues
+):
+    """Issue 119: the production job reads GHCR as the version job does: `latest` refused where
+    GitHub knows no such package is nothing published yet, said so, never a token lacking the
+    package's access (the job failed on a fork's first run, with that advice)."""
+    server.handler = Fork.set_up(issues=issues, host=issues.host, package=None).handle
+    server.route("/v2/octo/cryptopredict/manifests/latest", 403, '{"errors": [{"code": "DENIED"}]}')
+    environ = {"GITHUB_TOKEN": "ghs_job", "GITHUB_REPOSITORY": "octo/cryptopredict"}
+    environ |= {"GITHUB_API_URL": server.url, "RELEASE_REGISTRY_URL": server.url}
+    assert cli.main(["production"], {**environ, "GITHUB_ACTIONS": "true"}) == 0
+    text = sections(issues.open()[0]["body"])["production-stale"][0]
+    assert text.startswith("ghcr.io/octo/cryptopredict:latest names no release image: nothing is")

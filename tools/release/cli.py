@@ -256,16 +256,23 @@ def next_version(argv: list[str], _: Mapping[str, str]) -> str:
     )
 
 
-def _registry(image: str, environ: Mapping[str, str]) -> Registry:
-    """The registry `image` is in (or $RELEASE_REGISTRY_URL), asked with the job's token."""
+def _ghcr(image: str, environ: Mapping[str, str]) -> tuple[Registry, Callable[[], bool]]:
+    """The registry `image` is in (or $RELEASE_REGISTRY_URL), asked with the job's token; and
+    whether GitHub knows no package of that name, where the registry refuses (GHCR's answer for
+    a package never pushed is undocumented: no package at all, then)."""
     host, _, name = image.partition("/")
-    token = environ.get("GITHUB_TOKEN", "")
+    token, github = environ.get("GITHUB_TOKEN", ""), GitHub.from_environ(environ)
     actor = environ.get("GITHUB_ACTOR") or "x-access-token"
-    return Registry(
-        environ.get("RELEASE_REGISTRY_URL") or f"https://{host}",
-        name,
-        credentials=f"{actor}:{token}" if token else "",
+    credentials = f"{actor}:{token}" if token else ""
+    registry = Registry(
+        environ.get("RELEASE_REGISTRY_URL") or f"https://{host}", name, credentials=credentials
     )
+
+    def unpublished() -> bool:
+        package = package_of(github, image.rsplit("/", 1)[-1])
+        return github.get_or_none(package, "packages: read") is None
+
+    return registry, unpublished
 
 
 def previous_image(argv: list[str], environ: Mapping[str, str]) -> str:
@@ -284,13 +291,8 @@ def previous_image(argv: list[str], environ: Mapping[str, str]) -> str:
         said = f"starts the track record anew, as this run's input says: {why}"
         outputs = {"previous": "", "record-start": why}
     else:
-        github = GitHub.from_environ(environ, repository=args.repository)
-
-        def unpublished() -> bool:  # a refusal is no package at all where GitHub knows none
-            package = package_of(github, image.rsplit("/", 1)[-1])
-            return github.get_or_none(package, "packages: read") is None
-
-        found = find_previous(_registry(image, environ), image, unpublished)
+        registry, unpublished = _ghcr(image, {**environ, "GITHUB_REPOSITORY": args.repository})
+        found = find_previous(registry, image, unpublished)
         try:
             found.check_readable(READS)
         except PreviousImageError as error:
@@ -327,7 +329,7 @@ def retention(argv: list[str], environ: Mapping[str, str]) -> int:
         said, needs_owner = retain(
             github,
             package_of(github, image.rsplit("/", 1)[-1]),
-            _registry(image, environ),
+            _ghcr(image, environ)[0],
             now=datetime.now(UTC),
             keep_days=args.keep_days,
             service_url=args.service_url,
@@ -452,7 +454,7 @@ def production(argv: list[str], environ: Mapping[str, str]) -> int:
     why, since = (
         staleness(args.service_url)
         if args.service_url
-        else latest_staleness(_registry(image, environ), image)
+        else latest_staleness(image, *_ghcr(image, environ))
     )
     if why:
         print(f"::error title=production stale::{why}", file=sys.stderr)

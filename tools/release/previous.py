@@ -134,10 +134,13 @@ def restart_refused(github: GitHub, image: str, tags: Mapping[Version, str]) -> 
     )
 
 
-def latest_staleness(registry: Registry, image: str) -> tuple[str, str]:
+def latest_staleness(
+    image: str, registry: Registry, unpublished: Callable[[], bool]
+) -> tuple[str, str]:
     """Where no deploy answers, what `latest` says of production's data, as render.staleness
-    says it: built at its `created` annotation, its data is at least that old."""
-    answer = _asked(registry, image, "manifests/latest")
+    says it: built at its `created` annotation, its data is at least that old; the registry read
+    as find_previous reads it."""
+    answer = _asked(registry, image, "manifests/latest", unpublished)
     built = answer and _index(answer, image, "latest").created
     if not built:
         return f"{image}:latest names no release image: nothing is published", ""
