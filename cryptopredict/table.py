@@ -29,10 +29,11 @@ def forecasts(
 ) -> pd.DataFrame:
     """A row per pair of `pairs` (slugs or symbols; none: every pair trained into `model_dir`,
     default MODEL_DIR) and target time `ds`, `every` (default: the pair's interval) past its
-    data's end (`issued`) up to `horizon` (each a whole number of m, h, d or w): the point, its
-    band at each `level` (`lo-80`, `hi-80`: statsforecast's names), the model version, the quote
-    currency and the close the forecast starts from (`anchor`). ValueError saying what is wrong
-    (ArtifactError without a trained model)."""
+    data's end (`issued`) up to `horizon` (each a whole number of m, h, d or w): whether the band
+    is `untested` there (past the longest lead it was scored at), the point, its band at each
+    `level` (`lo-80`, `hi-80`: statsforecast's names), the model version, the quote currency and
+    the close the forecast starts from (`anchor`). ValueError saying what is wrong (ArtifactError
+    without a trained model)."""
     if not all(isinstance(each, int) and 0 < each < 100 for each in level):
         raise ValueError(f"level {list(level)}: each must be a whole percent from 1 to 99")
     ahead = Interval.parse(horizon).seconds
@@ -52,7 +53,7 @@ def forecasts(
     except ApiError as error:
         raise ValueError(error.detail) from None
     bands = [f"{side}-{each}" for each in level for side in ("lo", "hi")]
-    header = ["pair", "ds", "issued", "lead_hours", "point", *bands]
+    header = ["pair", "ds", "issued", "lead_hours", "untested", "point", *bands]
     table = pd.DataFrame(rows, columns=[*header, "model_version", "quote", "anchor"])
     table[["ds", "issued"]] = table[["ds", "issued"]].apply(pd.to_datetime, utc=True)
     return table
@@ -62,7 +63,7 @@ def _row(served: CatalogEntry, at: int, levels: Sequence[int]) -> tuple:
     """A row of the table: the API's answers for `served` at instant `at`, at each of `levels`."""
     said = served.forecast.answer(at, DEFAULT_LEVEL)
     bands = [bound for level in levels for bound in _band(served, at, level)]
-    when = (said.date, said.data_until, said.lead_hours, said.prediction)
+    when = (said.date, said.data_until, said.lead_hours, said.untested, said.prediction)
     return (served.slug, *when, *bands, said.model_version, served.quote, said.anchor.price)
 
 

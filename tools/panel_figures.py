@@ -131,23 +131,21 @@ def pair_figures(rows: pd.DataFrame, horizon: pd.Timedelta) -> dict:
     times = Times(rows, horizon)
     served, naive = rows["score_served"].to_numpy(), rows["score_naive"].to_numpy()
     ones = np.ones(len(rows))
-    versus = times.ratio(served - naive, ones)
-    relative = times.ratio(served, naive)
+    relative = times.ratio(served - naive, naive)
     coverage: dict[str, float] = {}
     coverage_se: dict[str, float] = {}
     out: dict[str, object] = {
         "origins": len(times.times),
         "forecasts": len(rows),
         "lags": times.lags,
-        "df": versus.df,
+        "df": relative.df,
         "interval_score": float(served.mean()),
         "naive_interval_score": float(naive.mean()),
-        "interval_score_diff": versus.mean,
-        "interval_score_se": versus.se,
-        "relative": relative.mean - 1,
+        "relative": relative.mean,
         "relative_se": relative.se,
-        "relative_bound": relative.mean - 1 + relative.critical(one_sided=True) * relative.se,
-        "verdict": versus.verdict(),
+        "relative_bound": relative.upper(),
+        "critical": relative.critical(),
+        "verdict": relative.verdict(),
         "coverage": coverage,
         "coverage_se": coverage_se,
     }

@@ -67,11 +67,8 @@ def peers_table(peers: dict) -> str:
     ]
     body = []
     for row in peers["rows"]:
-        versus = ""
-        if row.get("served_minus_this") is not None:
-            diff, se = row["served_minus_this"], row["served_minus_this_se"]
-            tie = ("served lower", "tie", "served higher")[readings.side(diff, se)]
-            versus = f"{diff:+.4f} ({se:.4f}), {tie}"
+        diff, se = row.get("served_minus_this"), row.get("served_minus_this_se")
+        versus = "" if diff is None else f"{diff:+.4f} ({se:.4f})"
         body.append(
             [
                 row["horizon"],
@@ -86,7 +83,8 @@ def peers_table(peers: dict) -> str:
     origins = peers["origins"]
     note = (
         f"{len(origins)} refit origins spread from {origins[0][:10]} to {origins[-1][:10]} "
-        "(Newey-West standard errors). statsforecast's models are fitted on the log close of the "
+        "(Newey-West standard errors; no verdict on a dozen origins: the panel's, below, are "
+        "the verdicts). statsforecast's models are fitted on the log close of the "
         "last 365 days, like Prophet; their bands are statsforecast's conformal intervals."
     )
     return markdown_table(header, body, note)
@@ -162,8 +160,8 @@ def panel_tables(panel: dict) -> str:
         "pair",
         "coverage 50 / 80 / 95% (SE)",
         "interval score 80%, served / naive",
-        "difference (SE)",
-        "t",
+        "relative (SE)",
+        "z",
         "lags",
         "origins",
     ]
@@ -568,12 +566,12 @@ def _joint(pooled: dict, name: str) -> str:
 
 
 def _panel_row(name: str, figures: dict) -> list[str]:
-    diff, se = figures["interval_score_diff"], figures["interval_score_se"]
+    diff, se = figures["relative"], figures["relative_se"]
     return [
         name,
         coverages(figures["coverage"], figures["coverage_se"]),
         f"{number(figures['interval_score'])} / {number(figures['naive_interval_score'])}",
-        f"{diff:+.5f} ({se:.5f})",
+        _relative(figures),
         f"{diff / se:+.1f}" if se else "",
         str(figures["lags"]),
         str(figures["origins"]),
@@ -595,7 +593,7 @@ def sections(
         if asset == "btc-usd":
             out["band"] = band_table(backtest.band) if backtest.band else ""
     return out | {
-        "peers": peers_table(peers) + "\n\n" + readings.peers_reading(peers),
+        "peers": peers_table(peers),
         "settings": settings_table(),
         "damping": damping_table(figures["damping"]),
         "comparison": comparison_table(_json(report_dir / "comparison.json")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from cryptopredict.api.serving.verdict import listed
-from tools.panel_bars import TIE
+from cryptopredict.standard_error import MeanSE
 from tools.peers import CALIBRATED, ROWS
 
 LEVELS = ("50", "80", "95")
@@ -68,23 +68,6 @@ def backtest_reading(report: dict) -> str:
     return "\n".join(lines)
 
 
-def peers_reading(peers: dict) -> str:
-    """Where the served band's 80% interval score differs from a peer's beyond two SEs."""
-    lower: list[str] = []
-    higher: list[str] = []
-    for row in peers["rows"]:
-        diff, se = row.get("served_minus_this"), row.get("served_minus_this_se")
-        if diff is None or not abs(diff) > 2 * se:
-            continue
-        said = f"{row['model']} at {row['horizon']} ({diff:+.4f}, SE {se:.4f})"
-        (lower if diff < 0 else higher).append(said)
-    return (
-        f"On these {len(peers['origins'])} origins the served 80% band scores lower than "
-        f"{_listed(lower)} and higher than {_listed(higher)} beyond two standard errors; "
-        "every other difference is a tie."
-    )
-
-
 def panel_timing(panel: dict) -> str:
     minutes, seconds = divmod(panel["seconds"], 60)
     load = panel.get("load_average")
@@ -111,9 +94,13 @@ def panel_reading(panel: dict, band: list[str]) -> str:
     )
 
 
-SPANS = ("pooled", "final_test_pooled")  # the evaluation origins, the final test
+SPANS = {"pooled": "the evaluation origins", "final_test_pooled": "the final test"}
 VERSUS = {"lower": "lower", "tie": "a tie", "higher": "higher"}
-STANDS = ("ahead", "a tie", "behind")  # by `side`
+STANDS = {"lower": "ahead", "tie": "a tie", "higher": "behind"}  # the served band against a peer
+FINAL_TEST = (
+    "The final test is each pair's newest half year of origins: the panel chooses nothing on "
+    "it, but earlier panels scored those origins as evaluation origins, so it is no unseen test."
+)
 WIDE = {
     "validation": "the validation origins",
     "evaluation": "the evaluation origins",
@@ -123,31 +110,52 @@ WIDE = {
 
 def card(panel: dict, page: str = "") -> str:
     """Where the band's 80% interval score is lower than the naive band's beyond the critical
-    value and where it ties, and where it stands against the strongest peer, on the evaluation
+    value and where it ties, by the one rule (`tied`), its coverage at 80 and 95%, and where it
+    stands against the strongest peer (its verdict, by the same rule), on the evaluation
     origins and the final test, with figures (links to the model page `page`'s tables)."""
     naive = []
     for label in panel["pooled"]:
-        words = [VERSUS.get(panel[span][label]["verdict"], "") for span in SPANS]
+        words = [VERSUS.get(tied(panel[span][label]).verdict(), "") for span in SPANS]
         figures = "; ".join(_relative(panel[span][label]) for span in SPANS)
         naive.append(f"{_where(words)} at {label} ({figures})")
     peers = []
     for label, found in panel["peers"].items():
         best = strongest(found)
         both = (found[best], panel["final_test"][label][best])
-        words = [
-            STANDS[side(each["served_minus_this"], each["served_minus_this_se"])] for each in both
-        ]
+        words = [STANDS.get(each["verdict"], each["verdict"]) for each in both]
         figures = "; ".join(_points(each) for each in both)
         peers.append(f"{_where(words)} at {label} ({peer_name(best)}: {figures})")
     pairs = next(iter(panel["pooled"].values()))["pairs"]
+    held = "; ".join(
+        ", ".join(f"{_covered(found)} at {label}" for label, found in panel[span].items())
+        + f" on {said}"
+        for span, said in SPANS.items()
+    )
     return (
         f"Pooled over {pairs} spot pairs, on the evaluation origins and on the final test, the "
-        f"band's 80% interval score against the naive band's (within two standard errors: a "
-        f"tie) is {'; '.join(naive)} ([the pairs]({page}#every-spot-pair-the-panel)).\n\n"
+        f"band's 80% interval score against the naive band's is {'; '.join(naive)} ([the "
+        f"pairs]({page}#every-spot-pair-the-panel)).\n\nA difference within its critical value "
+        "is a tie: two standard errors, or Student's t's two-sided 95% critical value at the "
+        "figure's degrees of freedom where few independent windows make that larger (said "
+        "beside the figure; its `relative`, `relative_se` and `df` in `docs/panel.json`). "
+        f"{FINAL_TEST}\n\nThe 80% and 95% bands cover {held}.\n\n"
         f"Against the strongest of the {len(ROWS)} peers at each horizon (the lowest score on "
-        f"the evaluation origins), in points of naive's, the band is {'; '.join(peers)} ([the "
-        f"peers]({page}#peers-on-the-bands-own-footing)).\n\n{_where_wide(panel, page)}"
+        f"the evaluation origins), in points of naive's, by the same rule, the band is "
+        f"{'; '.join(peers)} ([the peers]({page}#peers-on-the-bands-own-footing)).\n\n"
+        f"{_where_wide(panel, page)}"
     )
+
+
+def tied(figures: dict) -> MeanSE:
+    """A pooled figure of `docs/panel.json` against naive, `relative` with its standard error
+    and degrees of freedom, whose `verdict` is the one tie rule (`standard_error.MeanSE`)."""
+    keys = ("relative", "relative_se", "origins", "lags", "df")
+    return MeanSE(*(figures[key] for key in keys))
+
+
+def _covered(figures: dict) -> str:
+    held, se = figures["coverage"], figures["coverage_se"]
+    return " and ".join(f"{held[k]:.1%} (SE {se[k] * 100:.2f})" for k in ("80", "95"))
 
 
 def _where_wide(panel: dict, page: str) -> str:
@@ -182,7 +190,9 @@ def strongest(found: dict) -> str:
 
 
 def _relative(figures: dict) -> str:
-    return f"{figures['relative']:+.2%}, SE {figures['relative_se'] * 100:.2f}"
+    critical = tied(figures).critical()
+    larger = f", critical {critical:.2f}" if round(critical, 2) > 2 else ""
+    return f"{figures['relative']:+.2%}, SE {figures['relative_se'] * 100:.2f}{larger}"
 
 
 def rule_reading(panel: dict, simulation: dict) -> str:
@@ -226,11 +236,6 @@ def monte_carlo(panel: dict) -> str:
         "**GARCH-t's simulation** (its Monte Carlo error, from the two halves of its paths, "
         f"against the smallest standard error said of it): {'; '.join(chance)}."
     )
-
-
-def side(diff: float, se: float) -> int:
-    """0 below zero beyond `TIE` standard errors, 2 above, 1 within (a tie)."""
-    return 0 if diff < -TIE * se else 2 if diff > TIE * se else 1
 
 
 def _points(figures: dict) -> str:

@@ -86,6 +86,8 @@ def range_answer(
     if live is not None:
         points.values[live.after] = live.values
     anchor = forecast.model_anchor(forecast.data_end) if live is None else live.anchor
+    untested_after = (forecast.data_end if live is None else live.latest.epoch) + forecast.scored
+    note = forecast.note(live, untested=end > untested_after)
     shown = np.concatenate([points.values.ravel(), points.actual])
     decimals = price_decimals(float(np.nanmin(shown, initial=np.inf)))
     prediction, low, high = np.round(points.values, decimals).T.tolist()
@@ -113,6 +115,7 @@ def range_answer(
             data_until=iso_utc(forecast.data_end),
             start=iso_utc(start),
             end=iso_utc(end),
+            untested_after=iso_utc(untested_after),
             count=len(points.ds),
             date=iso_dates(points.ds),
             prediction=prediction,
@@ -122,7 +125,7 @@ def range_answer(
             band_chosen_until=None if chosen_until is None else iso_utc(chosen_until),
             band_chosen_later=chosen_later,
             anchor=anchor,
-            note=forecast.note(live) if end > forecast.data_end else UNSET,
+            note=note if end > forecast.data_end else UNSET,
         ),
         cache=cache,
     )

@@ -34,12 +34,12 @@ CSV_TWIN = (
     "operation declares)."
 )
 DESCRIPTION = f"""\
-Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists) by Prophet models
-with backtested bands, and candles of the price history;
-`/assets` says when each model was trained and on which bars. `/model/{{asset}}` says what each
-point forecast is (the last close, when training keeps none of Prophet's move: then the band
-around it is what the model adds) and how the band fared against the naive forecast's, with the
-scores behind each verdict.
+Forecasts of crypto prices (BTC/USD, and every other asset `/assets` lists): a point forecast
+(the last close, where training keeps none of Prophet's move) with a band calibrated on past
+errors and backtested, untested past the longest lead it was scored at (`untested`); and candles
+of the price history. `/assets` says when each model was trained and on which bars;
+`/model/{{asset}}` says what each point forecast and band is and how the band fared against the
+naive forecast's, with the scores behind each verdict.
 
 Every answer comes from a grid precomputed to the horizon (deterministic, well under a
 millisecond). Dates are `YYYY-MM-DD` or ISO-8601 datetimes such as {DATE_EXAMPLES} (UTC when no

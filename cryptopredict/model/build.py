@@ -351,7 +351,7 @@ PANEL_DAMPING = (
 PANEL = (
     "the panel's settings (cryptopredict/model/panel_choice.json): chosen by `make panel` per "
     "horizon on the pooled validation origins of the hourly spot pairs, the same for every "
-    "pair, calibrated on this pair's own recent errors"
+    "pair, each horizon calibrated on the errors its method names"
 )
 
 

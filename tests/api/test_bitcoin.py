@@ -287,3 +287,22 @@ def test_without_a_date_the_400_shows_what_to_ask_with_the_next_hour(
     assert found.group(1) in {iso_utc(before), iso_utc(after)}
     assert found.group(2) == found.group(1)[:10]
     assert client.get(f"{route}?date={found.group(1)}").status_code == 200
+
+
+def test_past_the_longest_lead_scored_the_answer_says_its_band_is_untested(
+    client, artifacts, facts, conforms
+):
+    """Issue 117: past the longest lead the band was calibrated and scored at (the panel's 30
+    days), `untested` is true and the note says so; a range says from when (`untested_after`)."""
+    longest = max(artifacts["btc-usd"].manifest.postprocess.band_hours)
+    at = facts.data_end + round(longest * HOUR)
+    scored, past = (client.get(f"/bitcoin?date={iso_utc(when)}") for when in (at, at + HOUR))
+    conforms("/bitcoin", past)
+    scored, past = scored.get_json(), past.get_json()
+    assert (scored["untested"], past["untested"]) == (False, True)
+    assert f"The band is untested past {longest:g} hours ahead" in past["note"]
+    assert "untested" not in scored.get("note", "")
+    query = f"start={iso_utc(at)}&end={iso_utc(at + HOUR)}"
+    series = client.get(f"/bitcoin/forecast?{query}").get_json()
+    assert series["untested_after"] == iso_utc(at)
+    assert "untested past" in series["note"]

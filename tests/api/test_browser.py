@@ -114,7 +114,8 @@ def test_the_dashboard_draws_its_charts(browser, live_server, facts):
     labels = page.eval_on_selector(
         "#forecast-chart", "element => element.layout.annotations.map(note => note.text)"
     )
-    assert labels == ["data end", "today"]  # in time order: the fixture's data is months old
+    # In time order: the fixture's data is months old, its band untested past 30 days.
+    assert labels == ["data end", "band untested after", "today"]
     assert marks[0] == "2026-07-26T17:00:00Z"  # the close of the last bar, opened at 16:00
     # Both bands, and in the history the hindcast beside the close, then the forecast.
     names = page.eval_on_selector("#forecast-chart", "e => e.data.map(trace => trace.name)")
@@ -203,8 +204,11 @@ def test_the_forecast_is_asked_for_at_the_finest_step_that_fits(browser, live_se
     assert ahead["count"] == 365 * 6  # from the first 4-hour instant after the data's end
     drawn = page.eval_on_selector("#forecast-chart", "e => e.data.map(t => [t.x, t.y[0]])")
     assert drawn[0][0] == history["date"]  # then the band's fan from the last close, no width
-    assert drawn[2] == [[iso_utc(facts.data_end), *ahead["date"]], ahead["anchor"]["price"]]
+    cut = next(at for at, date in enumerate(ahead["date"]) if date >= ahead["untested_after"])
+    tested = [iso_utc(facts.data_end), *ahead["date"][: cut + 1]]
+    assert drawn[2] == [tested, ahead["anchor"]["price"]]
     assert drawn[3][1] == ahead["anchor"]["price"]
+    assert drawn[4][0] == ahead["date"][cut:]  # then grey: untested (issue 117)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """The model card's verdict as training settled it (`cryptopredict.standard_error`: a tie within
-two standard errors, too few windows where no critical value holds), the figures behind every
+the critical value, too few windows where no critical value holds), the figures behind every
 claim, the relative differences with their bounds, and what the point forecast is, said
 plainly."""
 
@@ -80,13 +80,13 @@ def test_each_verdict_shows_both_scores_their_difference_and_the_relative_one():
     assert [row.verdict for row in found.horizons] == ["better", "better", "tie", "worse"]
     assert found.sentence == (
         "Backtested on 101 evaluation origins and scored by the 80% band's interval score "
-        "(lower is better), the BTC/USD model is better than the naive forecast, beyond two "
-        "standard errors, at 1h (0.01720 against 0.01890, difference -0.00170 ± 0.00020, "
+        "(lower is better), the BTC/USD model is better than the naive forecast, beyond the "
+        "critical value, at 1h (0.01720 against 0.01890, difference -0.00170 ± 0.00020, "
         "-9.0% relative (95% bound -7.2%)) and 1d (0.08530 against 0.08830, difference "
         "-0.00300 ± 0.00090, -3.4% relative (95% bound -1.7%)), ties with the naive forecast, "
-        "within two standard errors, at 7d (0.2202 against 0.2201, difference +0.0001 ± 0.0023, "
-        "+0.0% relative (95% bound +1.8%)) and is worse than the naive forecast, beyond two "
-        "standard errors, at 30d (0.506 against 0.446, difference +0.060 ± 0.025, +13.4% "
+        "within the critical value, at 7d (0.2202 against 0.2201, difference +0.0001 ± 0.0023, "
+        "+0.0% relative (95% bound +1.8%)) and is worse than the naive forecast, beyond the "
+        "critical value, at 30d (0.506 against 0.446, difference +0.060 ± 0.025, +13.4% "
         "relative (95% bound +22.9%)); naive is the last close carried forward, with a year's "
         "returns as its band."
     )

@@ -219,16 +219,22 @@ def _check_view(page, asset: dict, view: str) -> None:
     assert _time(hindcast["first"]) <= data_end - timedelta(days=89), view
     assert _time(hindcast["last"]) == data_end, view
     assert _time(named["forecast"]["last"]) > year_ahead - timedelta(days=1), f"{view}: short"
-    for band in ("50% band", "80% band"):  # drawn in pieces: the hindcast's, the forecast's fan
+    # Drawn in pieces: the hindcast's and the forecast's fan, grey past the 30 days the band was
+    # scored at (issue 117).
+    untested = data_end + timedelta(days=30)
+    for band in ("50% band", "80% band"):
         drawn = [(_time(t["first"]), _time(t["last"])) for t in forecast if t["name"] == band]
         assert min(drawn)[0] == _time(hindcast["first"]), f"{view}: {band}"
-        assert max(last for _, last in drawn) == _time(named["forecast"]["last"]), f"{view}: {band}"
+        assert untested <= max(last for _, last in drawn) < untested + timedelta(days=1), view
+        grey = named[f"{band}, untested"]
+        assert untested <= _time(grey["first"]) < untested + timedelta(days=1), f"{view}: {band}"
+        assert _time(grey["last"]) == _time(named["forecast"]["last"]), f"{view}: {band}"
     assert page.locator("#backtest-symbol").inner_text() == asset["symbol"], view
     assert f"the {asset['symbol']} model" in page.locator("#verdict").text_content(), view
     marks = page.eval_on_selector(
         "#forecast-chart", "element => element.layout.annotations.map(a => a.text)"
     )
-    assert sorted(marks) == ["data end", "today"], f"{view}: {marks}"
+    assert sorted(marks) == ["band untested after", "data end", "today"], f"{view}: {marks}"
     assert "old" in page.locator("#data-age").inner_text(), view
 
 

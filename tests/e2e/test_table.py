@@ -33,7 +33,8 @@ from tests.installed import install
 
 PAIRS = ["btc-usd", "eth-usd", "sol-usdt"]
 BANDS = ["lo-50", "hi-50", "lo-80", "hi-80", "lo-95", "hi-95"]
-HEADER = ["pair", "ds", "issued", "lead_hours", "point", *BANDS, "model_version", "quote", "anchor"]
+WHEN = ["pair", "ds", "issued", "lead_hours", "untested"]
+HEADER = [*WHEN, "point", *BANDS, "model_version", "quote", "anchor"]
 OWN_BANDS = ["lo-50", "hi-50", "lo-90", "hi-90", "lo-99", "hi-99"]
 UTC = {"ds": "datetime64[us, UTC]", "issued": "datetime64[us, UTC]"}
 POLARS_UTC = {"ds": pl.Datetime("us", "UTC"), "issued": pl.Datetime("us", "UTC")}
@@ -101,6 +102,8 @@ def test_the_table_is_each_pair_s_path_as_the_api_answers_it_to_the_cent(model_d
             said["anchor"] = said["anchor"]["price"]
             ours = ["lead_hours", "point", f"lo-{level}", f"hi-{level}", "model_version", "anchor"]
             assert [row[column] for column in ours] == [said[key] for key in SAID]
+            assert not row["untested"]  # a week ahead: within the band's 30 days
+            assert said["untested"] is False
         assert row["quote"] == assets[row["pair"]]["quote"]
         lows, highs = [row[f"lo-{n}"] for n in (95, 80, 50)], [row[f"hi-{n}"] for n in (50, 80, 95)]
         assert sorted([*lows, row["point"], *highs]) == [*lows, row["point"], *highs]
@@ -127,7 +130,7 @@ def test_duckdb_polars_and_pandas_read_the_export_with_its_target_times_in_utc(
 
 def test_a_model_fitted_on_one_s_own_closes_predicts_its_path_at_any_level(fitted, closes):
     path = fitted.predict(24, level=[50, 90, 99])
-    assert list(path.columns) == [*HEADER[:5], *OWN_BANDS, *HEADER[-3:]]
+    assert list(path.columns) == [*HEADER[:6], *OWN_BANDS, *HEADER[-3:]]
     issued = pd.Timestamp(pd.read_csv(closes).ds.iloc[-1]) + pd.Timedelta(hours=1)  # its close
     assert list(path.ds) == list(pd.date_range(issued, periods=25, freq="h")[1:])
     assert set(path.issued) == {issued}

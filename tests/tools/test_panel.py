@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptopredict.standard_error import t_quantile
 from tools import panel_figures, panel_steps
 from tools.panel import chosen_damping
 from tools.panel_figures import damping_figures, pair_figures, pooled_figures, relative_pooled
@@ -61,9 +62,13 @@ def test_every_forecast_counts_alike_and_pairs_that_move_together_count_once() -
     pooled = pooled_figures(copies, pd.Timedelta(days=1))
     served, naive = one["score_served"], one["score_naive"]
     assert pooled["relative"] == pytest.approx(served.sum() / naive.sum() - 1)
-    assert pooled["interval_score_diff"] == pytest.approx((served - naive).mean())
-    for key in ("interval_score_se", "relative_se"):
-        assert pooled[key] == pytest.approx(alone[key], rel=1e-9)
+    assert pooled["relative_se"] == pytest.approx(alone["relative_se"], rel=1e-9)
+    # Issue 117: the verdict is on the figure shown, by its critical value (`critical`).
+    beyond = abs(pooled["relative"]) > pooled["critical"] * pooled["relative_se"]
+    assert pooled["verdict"] == (
+        "tie" if not beyond else "lower" if pooled["relative"] < 0 else "higher"
+    )
+    assert pooled["critical"] == max(2.0, t_quantile(0.975, pooled["df"]))
     assert pooled["coverage_se"]["80"] == pytest.approx(alone["coverage_se"]["80"], rel=1e-9)
     bound = pooled["relative"] + pooled["relative_se"] * 1.645
     assert pooled["relative_bound"] == pytest.approx(bound, rel=0.01)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from scipy import stats
 
 from cryptopredict.artifact.schema import EvaluationScores
 from cryptopredict.model.scorecard import backtest_table
@@ -33,6 +34,7 @@ from tools.report import (
 )
 
 ROOT = Path(__file__).parents[2]
+README = ROOT / "README.md"
 
 
 def test_the_pages_show_exactly_the_generated_report_and_settings():
@@ -115,7 +117,8 @@ def figures(relative: float, coverage: float, gap: float | None = None) -> dict:
     found = {"relative": relative, "relative_se": 0.01, "coverage_80": coverage,
              "coverage_80_se": 0.005}  # fmt: skip
     if gap is not None:
-        found |= {"served_minus_this": gap, "served_minus_this_se": 0.004}
+        said = "tie" if abs(gap) <= 0.008 else "lower" if gap < 0 else "higher"  # the panel's
+        found |= {"served_minus_this": gap, "served_minus_this_se": 0.004, "verdict": said}
     return found
 
 
@@ -151,15 +154,42 @@ def test_the_peers_table_says_each_peer_ahead_tie_or_behind_on_the_final_test_wi
     )
     assert "| +0.07 (0.40), tie |" in table[4]
     assert "| **+0.90 (0.40)**, behind |" in table[5]
-    naive = {"relative": -0.0374, "relative_se": 0.0083, "verdict": "lower", "pairs": 16}
-    panel |= {"pooled": {"1d": naive}, "final_test_pooled": {"1d": naive | {"verdict": "tie"}}}
+    # Issue 117: the card's verdict is the one tie rule on the figure it shows, whatever the
+    # file's `verdict` says: 2.29 SE beyond two, within Student's t's 2.40 at 6.5 df.
+    naive = {"relative": -0.0374, "relative_se": 0.0083, "verdict": "tie", "pairs": 16}
+    naive |= {"origins": 1773, "lags": 4, "df": 94.7, "coverage": {"80": 0.804, "95": 0.95}}
+    naive["coverage_se"] = {"80": 0.0064, "95": 0.0033}
+    final = naive | {"relative": -0.0181, "relative_se": 0.0079, "df": 6.5, "verdict": "lower"}
+    panel |= {"pooled": {"1d": naive}, "final_test_pooled": {"1d": final}}
     wide = {"width_fifths": [{"coverage": 0.781, "se": 0.0132}] * 5, "largest_z": 1.7}
     panel["where_wide"] = {span: wide | {"holds": span != "final_test"} for span in readings.WIDE}
     card = readings.card(panel)  # issue 111: where the band ties naive and the strongest peer
-    assert "lower, but a tie on the final test at 1d (-3.74%, SE 0.83; -3.74%, SE 0.83)" in card
+    said = (
+        "lower, but a tie on the final test at 1d (-3.74%, SE 0.83; -1.81%, SE 0.79, critical 2.40)"
+    )
+    assert said in card
+    assert "80.4% (SE 0.64) and 95.0% (SE 0.33) at 1d on the evaluation origins" in card
+    assert "The final test is each pair's newest half year of origins" in card
     assert "a tie, but ahead on the final test at 1d (GARCH-t: -0.43, SE 0.40; -0.90, SE" in card
     assert "(SE 1.3) on the final test. Every fifth and every pair is within two standard " in card
     assert "of 80% on the validation origins and the evaluation origins, the farthest" in card
+
+
+def test_the_readmes_tie_verdicts_follow_the_rule_it_states():
+    """Issue 117: every verdict the README says of the band against naive is the rule it states,
+    recomputed from docs/panel.json with scipy's t: a tie within max(2, t_0.975(df)) SEs."""
+    panel, readme = json.loads((ROOT / "docs/panel.json").read_text()), README.read_text()
+    assert "is a tie: two standard errors, or Student's t's two-sided 95% critical value" in readme
+
+    def rule(found: dict) -> str:
+        critical = max(2.0, stats.t.ppf(0.975, found["df"]))
+        beyond = abs(found["relative"]) > critical * found["relative_se"]
+        return "a tie" if not beyond else "lower" if found["relative"] < 0 else "higher"
+
+    for label, found in panel["pooled"].items():
+        first, final = rule(found), rule(panel["final_test_pooled"][label])
+        said = f"{first} on both" if first == final else f"{first}, but {final} on the final test"
+        assert f"{said} at {label} ({found['relative']:+.2%}, SE" in readme, label
 
 
 def test_the_peers_settings_table_bolds_the_setting_chosen_on_validation():

@@ -9,7 +9,7 @@ data's end, the forecast from it on, which starts at the last close (lead 0 at t
 itself, no band; no hindcast enters it). Where the API read a price newer than the data's end,
 every instant from it on is answered from that price (`from_latest`; at its own instant, the
 price), with the band the model issued for the lead that remains (`fan`); a starting price
-older than NOTE_AFTER_HOURS is noted."""
+older than NOTE_AFTER_HOURS is noted, as is a band past the longest lead it was scored at."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ from cryptopredict.utc import iso_utc, show_epoch
 
 DAY = 86_400
 HOUR = 3600
+NONE_NEWER = "the market feed has read none newer (`/healthz` says why)."
+UNTESTED = "The band is untested past {hours:g} hours ahead, the longest lead it was scored at."
 # Behind `/bitcoin`, and the default asset when served.
 BITCOIN = "btc-usd"
 Epoch = TypeVar("Epoch", int, float, np.ndarray)
@@ -107,6 +109,7 @@ class Forecast:
             else closing(int(boundary.last_validation_outcome.timestamp()), step)
         )
         self.end = min(closing(grid.last, step), self.data_end + round(max_horizon_days * DAY))
+        self.scored = round(max(artifact.manifest.postprocess.band_hours, default=0.0) * HOUR)
 
     def check(self, name: str, epoch: float) -> None:
         if not self.first <= epoch <= self.end:
@@ -215,7 +218,7 @@ class Forecast:
         live = self.from_latest(np.array([at]), level)
         answer = self.prediction(at, level, live=live)
         if answer.kind is Kind.FORECAST:
-            answer.note = self.note(live)
+            answer.note = self.note(live, untested=answer.untested)
         else:
             actual = self.actual_at(at)
             answer.actual = None if actual is None else round(actual, price_decimals(actual))
@@ -239,19 +242,20 @@ class Forecast:
             kind=Kind.HINDCAST if self.first <= epoch < self.data_end else Kind.FORECAST,
             data_until=iso_utc(data_until),
             lead_hours=round((epoch - data_until) / HOUR, 2),
+            untested=epoch - data_until > self.scored,
             model_version=self.model_version,
             anchor=anchor,
         )
 
-    def note(self, live: FromLatest | None) -> str | UnsetType:
+    def note(self, live: FromLatest | None, *, untested: bool = False) -> str | UnsetType:
         since = self.data_end if live is None else live.latest.epoch
         age = time.time() - since
-        if age <= self.note_after:
-            return UNSET
-        said = f"This forecast starts from a price {in_words(age)} old ({iso_utc(since)}): "
-        if live is None:
-            return f"{said}no newer price is seen. {FRESH_PRICES}"
-        return f"{said}the market feed has read none newer (`/healthz` says why)."
+        said = [UNTESTED.format(hours=self.scored / HOUR)] if untested else []
+        if age > self.note_after:
+            newer = f"no newer price is seen. {FRESH_PRICES}" if live is None else NONE_NEWER
+            old = f"This forecast starts from a price {in_words(age)} old ({iso_utc(since)})"
+            said.insert(0, f"{old}: {newer}")
+        return " ".join(said) or UNSET
 
     def model_anchor(self, data_until: int) -> Anchor:
         if data_until == self.data_end:

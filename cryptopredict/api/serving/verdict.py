@@ -25,10 +25,10 @@ RULE = (
     "one-sided 95% upper bound."
 )
 NAIVE = "naive is the last close carried forward, with a year's returns as its band"
-BEYOND = "beyond two standard errors"
+BEYOND = "beyond the critical value"
 SAID = {  # each verdict in the sentence, where it lies, and in plain words
     "better": ("is better than", BEYOND, "beat"),
-    "tie": ("ties with", "within two standard errors", "tied with"),
+    "tie": ("ties with", "within the critical value", "tied with"),
     "worse": ("is worse than", BEYOND, "did worse than"),
     "too few windows": (
         "cannot yet be told apart from",
@@ -107,7 +107,7 @@ def point_forecast(params: ModelConfig, served: ServedNames | None = None) -> st
         how = f" Settled beforehand: {damping.why}." if damping is not None else ""
         return (
             "The point forecast is the last close (damping tau 0), and the band around it is "
-            "calibrated on the last close's own past errors: Prophet's fit contributes nothing "
+            "calibrated on the last close's past errors: Prophet's fit contributes nothing "
             f"to what is served (it ships as the model of record).{how}"
         )
     if not params.anchored:

@@ -7,7 +7,7 @@ const LAYOUT = {
   legend: { orientation: "h", y: -0.15 },
 };
 const CONFIG = { responsive: true, displaylogo: false };
-const COLORS = { lastBar: "#6b7280", today: "#b45309", anchor: "#15803d" };
+const COLORS = { lastBar: "#6b7280", today: "#b45309", anchor: "#15803d", untested: "#6b7280" };
 
 // Candle widths offered, where they are whole multiples of the asset's stored interval.
 const CANDLE_INTERVALS = ["1h", "4h", "1d", "1w"];
@@ -150,13 +150,16 @@ function gapped(layout, gap) {
   };
 }
 
-// The bands drawn, widest first, and their shading.
+// The bands drawn, widest first, and their shading: grey where untested (past the longest lead
+// the band was scored at).
 const LEVELS = [80, 50];
 const BAND_FILL = { 80: "rgba(37, 99, 235, 0.14)", 50: "rgba(37, 99, 235, 0.30)" };
+const UNTESTED_FILL = { 80: "rgba(107, 114, 128, 0.14)", 50: "rgba(107, 114, 128, 0.30)" };
 
 // A band as two traces: its upper edge, then its lower edge filled up to it.
-function bandTraces(series, level, legend = true) {
-  const name = `${level}% band`;
+function bandTraces(series, level, legend = true, untested = false) {
+  const name = untested ? `${level}% band, untested` : `${level}% band`;
+  const fillcolor = (untested ? UNTESTED_FILL : BAND_FILL)[level];
   return [
     {
       x: series.date, y: series.prediction_high, name, mode: "lines", legendgroup: name,
@@ -164,14 +167,24 @@ function bandTraces(series, level, legend = true) {
     },
     {
       x: series.date, y: series.prediction_low, name, mode: "lines", legendgroup: name,
-      line: { width: 0 }, fill: "tonexty", fillcolor: BAND_FILL[level], showlegend: legend,
+      line: { width: 0 }, fill: "tonexty", fillcolor, showlegend: legend,
     },
   ];
 }
 
+// A forecast piece's points up to the instant `after` (ISO) and from it on, both holding it.
+function cutAt(piece, after) {
+  const found = piece.date.findIndex((date) => Date.parse(date) >= Date.parse(after));
+  const at = found < 0 ? piece.date.length : found;
+  const part = (from) => Object.fromEntries(
+    Object.entries(piece).map(([name, values]) => [name, from ? values.slice(at) : values.slice(0, at + 1)]),
+  );
+  return [part(false), part(true)];
+}
+
 // `series` by level: its pieces, the history's (up to the data's end: the hindcast, what the
 // model said before each instant, beside the price then) and the forecast's, from the price it
-// starts at. Across a `gap` between them ([start, end], ISO: no data from the model's last bar
+// starts at, tested, then untested. Across a `gap` between them ([start, end], ISO: no data from the model's last bar
 // to the latest price) nothing is drawn: it is shaded and its length said.
 function drawForecast(element, series, marks, symbol, view) {
   const joined = (pieces) => Object.fromEntries(
@@ -180,7 +193,7 @@ function drawForecast(element, series, marks, symbol, view) {
   const points = joined(series[LEVELS[0]]);
   const cut = series[LEVELS[0]][0].date.length;
   const traces = [
-    ...LEVELS.flatMap((level) => series[level].flatMap((piece, i) => bandTraces(piece, level, i === 0))),
+    ...LEVELS.flatMap((level) => series[level].flatMap((piece, i) => bandTraces(piece, level, i !== 1, i === 2))),
     {
       x: points.date.slice(0, cut), y: points.prediction.slice(0, cut),
       name: "hindcast (said before each bar)", mode: "lines",
@@ -335,13 +348,15 @@ async function showForecast(asset) {
   const until = Math.min(Date.parse(asset.valid_until), dataEnd + FORECAST_DAYS * DAY_MS);
   const columns = ["date", "prediction", "prediction_low", "prediction_high", "actual"];
   let anchor = null;
+  let untested = null;
   const levelSeries = async (level) => {
     const pieces = await Promise.all([
       getRange(asset, from, dataEnd, level), getRange(asset, after, until, level),
     ]);
-    anchor = pieces[1].anchor;
+    ({ anchor, untested_after: untested } = pieces[1]);
     fromAnchor(pieces[1], anchor);
-    return pieces.map((piece) => Object.fromEntries(columns.map((name) => [name, piece[name]])));
+    const [history, ahead] = pieces.map((piece) => Object.fromEntries(columns.map((name) => [name, piece[name]])));
+    return [history, ...cutAt(ahead, untested)];
   };
   const answers = await Promise.all(LEVELS.map(levelSeries));
   if (!chosen(asset)) {
@@ -352,6 +367,9 @@ async function showForecast(asset) {
     { x: asset.data_until, text: "data end", color: COLORS.lastBar },
     { x: new Date().toISOString(), text: "today", color: COLORS.today },
   ];
+  if (Date.parse(untested) < until) {
+    marks.push({ x: untested, text: "band untested after", color: COLORS.untested });
+  }
   const anchored = anchor.source !== "model";
   if (anchored) {
     marks.push({ x: anchor.date, text: "latest price", color: COLORS.anchor });

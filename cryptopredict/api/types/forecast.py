@@ -88,9 +88,11 @@ Note = Annotated[
     str | UnsetType,
     doc(
         "Present only when the price the forecast starts from (`anchor`) is older than "
-        "NOTE_AFTER_HOURS: how old it is, in words, and how to get fresh prices."
+        "NOTE_AFTER_HOURS (how old it is, in words, and how to get fresh prices) or when the "
+        "band is untested there (`untested`)."
     ),
 ]
+UNTESTED = "past the longest lead the band was scored at (30 days): untested, as `note` says"
 
 
 class AnchorSource(enum.StrEnum):
@@ -132,6 +134,7 @@ class Prediction(Answer):
     kind: Kind
     data_until: DataUntil
     lead_hours: LeadHours
+    untested: Annotated[bool, doc(f"True where `lead_hours` lies {UNTESTED}.")]
     model_version: str
     anchor: Annotated[
         Anchor,
@@ -179,6 +182,7 @@ class ForecastPoints(Answer):
     ]
     start: Time
     end: Time
+    untested_after: Annotated[Time, doc(f"The points after this instant lie {UNTESTED}.")]
     count: Annotated[int, doc("Number of points.")]
     date: list[Time]
     prediction: Annotated[list[float], doc(f"Forecast (or hindcast) at each date, {PRICE}.")]
