@@ -95,7 +95,7 @@ RUN --mount=type=bind,from=previous,source=/,target=/previous \
         CRYPTOPREDICT_CACHE=/cache/history TRACK_RECORD_AFRESH="$TRACK_RECORD_AFRESH" \
         PREVIOUS_IMAGE="$PREVIOUS_IMAGE" \
         python train.py --all --out /app/artifacts --previous /previous/app/artifacts --source "$TRAIN_SOURCE" \
-            --tolerate 0.1 --must-train btc-usd $TRAIN_ARGS \
+            --tolerate 1 $TRAIN_ARGS \
     && mkdir -p /app/models \
     && for pickled in /app/artifacts/*/model.pkl; do \
         if [ -f "$pickled" ]; then mv "$pickled" "/app/models/$(basename "$(dirname "$pickled")").pkl"; fi; \

@@ -4,9 +4,9 @@ for every pair of `--csv` or the embedded snapshot), each to `<out>/<pair>/`, ea
 Dask cluster; `--all` records what was asked, trained and not, with why, in `<out>/run.json`.
 
 Exit status: 0 when every pair was trained, or those that failed are within `--tolerate` and
-none is a `--must-train` pair; 1 otherwise (the others are still written, a failed pair's
-previous artifact left as it was); 2 for a usage or configuration error, or a market `top:N`
-cannot rank.
+none is a `--must-train` pair, and one pair at least trained; 1 otherwise (the others are still
+written, a failed pair's previous artifact left as it was); 2 for a usage or configuration error,
+or a market `top:N` cannot rank.
 """
 
 from __future__ import annotations
@@ -283,6 +283,9 @@ def _run(
                 write_run(args.out, record)
         left = {slug: why for slug, why in failed.items() if slug not in kept}
         status = verdict(left, [asset.slug for asset in assets], args.tolerate, must_train)
+        if len(failed) == len(assets):  # every pair carried or failed: nothing new to release
+            log.error("no pair trained: failing")
+            status = 1
         if (old := served_data(args.out)) is not None:
             log.info("%s", old)  # offline, the embedded data's months
         report = "" if run.report is None else f"; each pair's report: {run.report}"

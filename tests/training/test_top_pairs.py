@@ -94,17 +94,18 @@ def test_the_release_fails_on_btc_usd_or_more_than_a_tenth(failed, tolerate, sta
 def test_a_source_that_fails_costs_only_its_pairs(two_pairs_csv, tmp_path, monkeypatch, caplog):
     """Issue 112: Binance cannot rank and its pairs cannot be read; the previous release's
     ranking stands, saying why, its Binance pairs' models are served again, each with its
-    age, and the other pairs train: the release goes on."""
+    age, and the other pairs train: the release goes on. Issue 119: BTC/USD, unread, is carried
+    as any pair is (the release's `--tolerate 1`), and a run with no pair new fails."""
     monkeypatch.setenv("ASSETS", "top:3")
     monkeypatch.setenv("TRAIN_WORKERS", "1")
     monkeypatch.setenv("MODEL_VERSION", "9.9.9")
     previous, out, usd = tmp_path / "previous", tmp_path / "out", tmp_path / "usd.csv"
-    arguments = ["--all", "--no-backtest", "--tolerate", "0.2", "--must-train", "btc-usd"]
+    arguments = ["--all", "--no-backtest", "--tolerate", "1"]  # the Dockerfile's
     with binance_market() as (url, _):
         monkeypatch.setenv("BINANCE_API_URL", url)
         assert main([*arguments, "--csv", str(two_pairs_csv), "--out", str(previous)]) == 0
     lines = two_pairs_csv.read_text().splitlines()
-    usd.write_text("\n".join(line for line in lines if "USDT," not in line) + "\n")
+    usd.write_text("\n".join(line for line in lines if not line.startswith(("BTC", "ETHUSDT"))))
     monkeypatch.setenv("MODEL_VERSION", "9.9.10")
     with binance_market(ticker={"code": -1, "msg": "no"}) as (url, _):
         monkeypatch.setenv("BINANCE_API_URL", url)
@@ -115,10 +116,16 @@ def test_a_source_that_fails_costs_only_its_pairs(two_pairs_csv, tmp_path, monke
     assert run.ranking is not None
     assert ", the previous release's (the market could not be ranked: binance: " in run.ranking.by
     assert (run.trained, [failed.asset for failed in run.failed]) == (
-        ("btc-usd", "eth-usd"),
+        ("eth-usd",),
         ["wld-usdt"],  # the previous release had none to serve again
     )
-    assert [kept.asset for kept in run.carried] == ["btc-usdt", "eth-usdt"]
+    assert {kept.asset for kept in run.carried} == {"btc-usd", "btc-usdt", "eth-usdt"}
     said = "; the previous release's model (9.9.9) is served, its data until 2026-05-01T00:00:00Z, "
-    assert said in run.carried[0].reason
-    assert json.loads((out / "btc-usdt" / "manifest.json").read_text())["model_version"] == "9.9.9"
+    assert all(said in kept.reason for kept in run.carried)
+    assert json.loads((out / "btc-usd" / "manifest.json").read_text())["model_version"] == "9.9.9"
+    usd.write_text(lines[0] + "\n")  # no pair read at all: every one carried, none new
+    with binance_market(ticker={"code": -1, "msg": "no"}) as (url, _):
+        monkeypatch.setenv("BINANCE_API_URL", url)
+        again = [*arguments, "--csv", str(usd), "--out", str(tmp_path / "again")]
+        assert main([*again, "--previous", str(previous)]) == 1
+    assert "no pair trained: failing" in caplog.text
