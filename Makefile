@@ -270,9 +270,7 @@ base-image:
 clean:
 	rm -rf $(VENV) .cache artifacts reports .pytest_cache .ruff_cache .hypothesis .schemathesis
 
-.PHONY: compare report
-compare: $(VENV)/.test-deps  ## the configurations, and the peers (statsforecast); about an hour
-	$(BIN)/python -m tools.compare
+.PHONY: report
 
 # `make panel`: what every pair serves, decided on the 16 Binance spot pairs' whole history
 # (data/binance-spot-16pairs-1h-full.csv.gz): the damping, on Prophet's refits at a fixed

@@ -1,5 +1,5 @@
 """The runtime package holds only the runtime: nothing under `cryptopredict/` imports `tools/`
-(the model report writer, the peer comparison, the release tooling) or the libraries only they
+(the model report writer, the panel's peers, the release tooling) or the libraries only they
 use, since the image carries the package without them (`make image-test` checks the image)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from tests.imports import imported_modules
 
 PACKAGE = Path(__file__).parents[1] / "cryptopredict"
 # Top-level modules the runtime must never import: development and CI only.
-DEVELOPMENT_ONLY = {"tools", "statsforecast", "tests"}
+DEVELOPMENT_ONLY = {"tools", "arch", "tests"}
 
 
 def test_the_runtime_package_imports_no_development_tooling():

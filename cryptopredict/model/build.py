@@ -161,7 +161,7 @@ def build(
     else:
         hindcast = unbacktested_hindcast(frame, interval, config)
     quiet_stan()
-    forecaster = ProphetForecaster(config, uncertainty_samples=1000).fit(frame)
+    forecaster = ProphetForecaster(config).fit(frame)
     seen = window(frame, config.window_days)
     grid = build_grid(forecaster, hindcast, interval=interval, horizon=request.horizon)
     rules = _with_band(forecaster.rules, grid, hindcast.dense.market)

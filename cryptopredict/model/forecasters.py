@@ -16,6 +16,7 @@ from cryptopredict.model.plan import REFIT_SLACK, Plan, epoch_seconds, seconds_o
 log = logging.getLogger(__name__)
 
 UNCERTAINTY_SEED = 20240101  # Prophet samples its own intervals; a fixed seed makes them repeatable
+UNCERTAINTY_SAMPLES = 1000  # the model of record keeps Prophet's own intervals (the notebook's)
 
 
 class ProphetForecaster:
@@ -25,14 +26,12 @@ class ProphetForecaster:
     model: Any
     rules: PostprocessRules
 
-    def __init__(self, config: ModelConfig, uncertainty_samples: int | None = None) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        default_samples = 0 if config.calibrated else 1000
-        self.samples = default_samples if uncertainty_samples is None else uncertainty_samples
 
     def fit(self, history: pd.DataFrame) -> Self:
         train = window(history, self.config.window_days)
-        self.model = fit_prophet(self.config, train, self.samples)
+        self.model = fit_prophet(self.config, train, UNCERTAINTY_SAMPLES)
         last = pd.Series([train["ds"].iloc[-1]])
         self.rules = PostprocessRules(
             target=self.config.target,
