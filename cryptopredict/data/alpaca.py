@@ -61,6 +61,8 @@ class AlpacaSource(NetworkSource):
             done()
         if not rows:
             return empty_frame()
+        if missing := [key for key in _FIELDS if key not in rows[0]]:
+            raise malformed(NAME, f"a bar without {', '.join(missing)}: {rows[0]!r}")
         raw = pd.DataFrame(rows).rename(columns={**_FIELDS, "vw": "vwap"})
         return make_frame(raw)
 

@@ -92,7 +92,12 @@ def transport_error(source: str, error: requests.RequestException) -> DataError:
 
 
 def malformed(source: str, body: str) -> SourceError:
-    return SourceError(source, f"answer is not the expected JSON: {snippet(body)!r}")
+    """An answer in a shape the client does not read: no retry helps, a person must update it."""
+    return SourceError(
+        source,
+        f"answered in a shape its client does not read ({snippet(body)!r}): it needs a person to "
+        f"update the client, cryptopredict/data/{source}.py",
+    )
 
 
 def _is_name_resolution_failure(error: BaseException) -> bool:

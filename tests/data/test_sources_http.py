@@ -151,7 +151,7 @@ def test_truncated_json_is_a_clear_error(api, settings, sleeps, btc, day):
     body = '{"bars": {"BTC/USD": [{"t": "2021-01-01T00:00:00Z", "o": 2' if api.name == "alpaca" \
         else '[[1609459200000, "28923.63", "29031.34"'  # fmt: skip
     responses.get(api.url, body=body, content_type="application/json")
-    with pytest.raises(SourceError, match="not the expected JSON"):
+    with pytest.raises(SourceError, match=f"not read .*update the client.*data/{api.name}.py"):
         api.source(settings, sleeps).fetch(query_for(day, btc))
     assert len(responses.calls) == 1
 
@@ -159,7 +159,7 @@ def test_truncated_json_is_a_clear_error(api, settings, sleeps, btc, day):
 @responses.activate
 def test_html_page_with_200_is_a_clear_error(api, settings, sleeps, btc, day):
     responses.get(api.url, body=HTML_ERROR_PAGE, content_type="text/html")
-    with pytest.raises(SourceError, match=r"not the expected JSON.*DOCTYPE"):
+    with pytest.raises(SourceError, match=r"does not read \('.*DOCTYPE"):
         api.source(settings, sleeps).fetch(query_for(day, btc))
 
 
@@ -296,3 +296,16 @@ def test_retry_after_accepts_http_dates():
     assert retry_after_seconds({"Retry-After": "Thu, 01 Jan 2026 12:00:30 GMT"}, now) == 30
     assert retry_after_seconds({"Retry-After": "soon"}, now) is None
     assert retry_after_seconds({}, now) is None
+
+
+@responses.activate
+def test_a_bar_in_a_new_shape_needs_a_person_to_update_the_client(settings, sleeps, btc, day):
+    """Issue 119: Alpaca answering its bars in a shape the client does not know (the close
+    renamed) is no passing failure: said as needing a person, naming the client to update."""
+    answer = alpaca_bars(day)
+    for bar in answer["bars"]["BTC/USD"]:
+        bar["close_price"] = bar.pop("c")
+    responses.get(ALPACA_BARS_URL, json=answer)
+    said = r"a bar without c: .*it needs a person to update the client, cryptopredict/data/alpaca"
+    with pytest.raises(SourceError, match=said):
+        AlpacaSource(settings, sleep=sleeps).fetch(query_for(day, btc))
