@@ -122,25 +122,50 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 	@touch $@
 	@echo "installed: the test and lint tools are in $(VENV)"
 
-# `make run` trains every pair of ASSETS into MODEL_DIR (default artifacts/) and serves while it
-# trains (`train.py --serve`): the API starts as soon as a model is written (each pair's quick
-# model first, its backtested model replacing it), every pair joins as its model is written, and
-# /healthz, /assets and the dashboard list the pairs still training with their progress; then it
-# serves until Ctrl-C. A pair that fails (a name no source knows, too short a history) is named
-# with why, and does not stop the others being served. A usage error (status 2) stops it before
-# serving. TRAIN_ARGS go to train.py (e.g. --no-backtest, --source snapshot).
+# `make run`: training (`train.py --all`, every pair of ASSETS) and the API (`api.py`) side by
+# side on one model directory (MODEL_DIR, default artifacts/), as a Procfile's processes: one
+# Ctrl-C reaches both, and each stops by itself. First the port: where a server listens already,
+# it stops before training, naming a port that works. Then training, which checks what it was
+# given (a usage error, status 2, stops make run there) and writes its progress to the model
+# directory (`training.json`); then the API, which answers 503 still_training with that progress
+# until a model is written, serves each pair as soon as its model is written, and lists the pairs
+# still training in /healthz, /assets and the dashboard. A pair that fails (a name no source
+# knows, too short a history) is named with why, and the others are served. Training over, it
+# serves until Ctrl-C, saying where (if no pair was trained, it stops: status 1). TRAIN_ARGS go
+# to train.py (e.g. --no-backtest, --source snapshot).
 #
-# `make run`, `make serve` and `make live` stop on Ctrl-C, and on SIGINT or SIGTERM to make alone
-# (GNU make passes on SIGTERM, never SIGINT): the processes they start follow the make named in
-# CRYPTOPREDICT_MAKE_PID (this make: its shell's parent) and stop when it is interrupted or gone
-# (cryptopredict/following_make.py).
+# `make run`, `make serve` and `make live` stop on Ctrl-C, and on SIGINT or SIGTERM to make alone:
+# GNU make passes SIGTERM on to its recipe's shell (`make run`'s passes it on to both) but never
+# SIGINT, so the processes they start follow the make named in CRYPTOPREDICT_MAKE_PID (this make:
+# its shell's parent) and stop when it is interrupted or gone (cryptopredict/following_make.py).
 run train serve live: export CRYPTOPREDICT_MAKE_PID := $(shell echo $$PPID)
 # train.py and api.py (under all four) start with Ctrl-C held (GNU env's --block-signal), so one
-# that comes while Python starts is theirs to handle, not a traceback of CPython's start.
+# that comes while Python starts is theirs to handle, not a traceback of CPython's start (nor,
+# `make run`'s started with `&`, ignored).
 HOLD_CTRL_C := $(shell env --block-signal=INT true 2>/dev/null && echo env --block-signal=INT)
 TRAIN_ARGS ?=
+model_dir := "$${MODEL_DIR:-artifacts}"
+# `finish PID`: waits until that process has ended (a signal the shell traps cuts a `wait`
+# short), and returns its status. Training stopped by a signal (Ctrl-C, SIGTERM, SIGINT to make
+# alone), the API is stopped too (or never started, the signal came first), and make run's
+# status is 130; else the API's (1 when no pair was trained), or training's if it never started.
 run: haproxy $(VENV)/.run-deps
-	$(HOLD_CTRL_C) $(BIN)/python train.py --all --serve $(TRAIN_ARGS)
+	@finish() { while wait $$1; ended=$$?; kill -0 $$1 2>/dev/null; do :; done; return $$ended; }; \
+	trap 'stop=1; kill -TERM $$training $$api 2>/dev/null' TERM; trap stop=1 INT; \
+	url=$$($(HOLD_CTRL_C) $(BIN)/python -m cryptopredict.api.port) || exit 2; [ -z "$$stop" ] || exit 130; \
+	mkdir -p $(model_dir) && rm -f $(model_dir)/training.json; \
+	$(HOLD_CTRL_C) $(BIN)/python train.py --all $(TRAIN_ARGS) & training=$$!; \
+	until [ -e $(model_dir)/training.json ] || ! kill -0 $$training 2>/dev/null; do sleep 0.1; done; \
+	if [ -z "$$stop" ] && kill -0 $$training 2>/dev/null; then \
+		$(HOLD_CTRL_C) $(BIN)/python api.py & api=$$!; fi; \
+	finish $$training; trained=$$?; \
+	if [ $$trained -ge 128 ]; then status=130; kill -TERM $$api 2>/dev/null; \
+	elif [ -z "$$api" ]; then status=$$trained; \
+	elif ! ls $(model_dir)/*/manifest.json >/dev/null 2>&1; then \
+		echo "no pair was trained: nothing to serve" >&2; status=1; kill -TERM $$api; \
+	elif kill -0 $$api 2>/dev/null; then echo "serving until Ctrl-C on $$url"; fi; \
+	[ -z "$$api" ] || { finish $$api; served=$$?; }; \
+	exit $${status:-$$served}
 
 train: $(VENV)/.run-deps
 	$(HOLD_CTRL_C) $(BIN)/python train.py --all

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tests.paths import ROOT
+from tests.ports import free_port
 
 T = TypeVar("T")
 
@@ -71,10 +72,12 @@ def _interruptible() -> None:
 
 
 def make_run(tmp: Path, log: Path, assets: str, args: str, workers: str = "1") -> subprocess.Popen:
-    """`make run TRAIN_ARGS=args`: `assets` trained on `workers` into `tmp`, no live database."""
+    """`make run TRAIN_ARGS=args`: `assets` trained on `workers` into `tmp`, no live database,
+    served on a free port (it says where)."""
     return make(
         ["run", f"TRAIN_ARGS={args}"],
         log,
+        PORT=str(free_port()),
         ASSETS=assets,
         MODEL_DIR=str(tmp / "artifacts"),
         DATABASE_URL=f"sqlite:///{tmp / 'none.db'}",

@@ -1,4 +1,4 @@
-"""Serving a model directory that training still writes into (`train.py --serve`): a thread
+"""Serving a model directory that training still writes into (`make run`): a thread
 watches `index.json`, `run.json` and the track record's index (three `stat`s a second) and, when
 one changes, swaps in a new application built over the artifacts listed then (its `/metrics`
 start again from zero). A request in flight finishes on the application it started on; one that

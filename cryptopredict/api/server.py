@@ -7,6 +7,10 @@ behind it. On SIGTERM or Ctrl-C, HAProxy stops listening, answers the requests i
 most 5 s) and exits; then the process stops, status 0. If HAProxy stops by itself, so does the
 server, status 1.
 
+While a run trains into its model directory (`make run`: its `training.json` there), the
+proxy's lines of the requests Waitress answered 503 are left out (a browser waiting on the
+dashboard asks every 2 s).
+
 `python api.py --alone` is Waitress alone on HOST:PORT, for development: the same application,
 none of the proxy's bounds, and a stop does not wait for the requests in flight.
 
@@ -46,6 +50,7 @@ from cryptopredict.following_make import follow_make
 HAPROXY_CONFIG = Path(str(files("cryptopredict.api") / "haproxy.cfg"))
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 PROXY_ENDED = 0  # what `Stop.wait` says when the proxy exited
+REFUSED = " status=503 state=--"  # the proxy's line of a 503 Waitress answered (haproxy.cfg)
 # Connections from HAProxy to Waitress at once (haproxy.cfg; docs/operations.md, "The edge"): the
 # answers at one instant, taken whole, through POINT_CONNECTIONS to a Waitress of their own, whose
 # threads no other route takes (a loop holding more connections spins: issue 97), the health
@@ -80,7 +85,7 @@ def main(
     follow_make()  # `make serve`, `make run`: stopped with make, however it is signalled
     latest = latest_prices(settings)  # one poller a process, for every application built
     try:
-        # Artifacts written while serving (`train.py --serve`) are served as they come.
+        # Artifacts written while serving (`make run`) are served as they come.
         app = Reloading(
             lambda: create_app(open_artifacts(settings.model_dir), settings, latest),
             settings.model_dir,
@@ -193,7 +198,7 @@ def proxy_environment(listener: int, at: list[int], settings: ApiSettings) -> di
 def _start_proxy(listener: socket.socket, at: list[int], settings: ApiSettings) -> subprocess.Popen:
     """HAProxy on `listener`, in front of the Waitress servers `at` (ports): in a process group of
     its own (Ctrl-C reaches this process, which stops it gracefully), ended if this process
-    dies. Its lines are logged as this process's."""
+    dies. Its lines are logged as this process's (but Waitress's 503s while a run trains)."""
     proxy = subprocess.Popen(
         ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)],
         env={**os.environ, **proxy_environment(listener.fileno(), at, settings)},
@@ -205,7 +210,8 @@ def _start_proxy(listener: socket.socket, at: list[int], settings: ApiSettings) 
         process_group=0,
         preexec_fn=_end_with_parent,  # noqa: PLW1509 (one system call, before any thread runs)
     )
-    threading.Thread(target=_pass_on, args=(proxy,), name="haproxy-lines", daemon=True).start()
+    lines = (proxy, settings.model_dir)
+    threading.Thread(target=_pass_on, args=lines, name="haproxy-lines", daemon=True).start()
     return proxy
 
 
@@ -217,10 +223,12 @@ def _end_with_parent() -> None:
         _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _pass_on(proxy: subprocess.Popen) -> None:
+def _pass_on(proxy: subprocess.Popen, model_dir: Path) -> None:
     said = logging.getLogger("api.proxy")
     assert proxy.stdout is not None
     for line in proxy.stdout:
+        if REFUSED in line and read_status(model_dir) is not None:
+            continue  # 503 still_training while a run trains beside it
         # "[WARNING]  (pid) : Proxy api stopped (...)": the level, then what it says.
         level, _, text = line.rstrip().partition(" : ")
         said.log(logging.WARNING if "ALERT" in level else logging.INFO, "%s", text or level)

@@ -29,7 +29,6 @@ from types import FrameType
 
 import msgspec
 
-from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.artifact.read import open_artifact
 from cryptopredict.artifact.record import RecordError
 from cryptopredict.artifact.run import (
@@ -51,11 +50,10 @@ from cryptopredict.assets import (
     pairs_setting,
     slug_for_binance,
 )
-from cryptopredict.config import SOURCE_NAMES, ConfigError, Server, TrainingSettings
+from cryptopredict.config import SOURCE_NAMES, ConfigError, TrainingSettings
 from cryptopredict.following_make import follow_make
 from cryptopredict.freshness import in_words, served_data
 from cryptopredict.logs import configure, redact
-from cryptopredict.training.api_process import STOPPED, ApiProcess, port_clash
 from cryptopredict.training.cluster import SchedulerError, forward_logs, training_client
 from cryptopredict.training.graph import PairError, run_step, train_pairs
 from cryptopredict.training.progress import RunProgress
@@ -119,13 +117,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-backtest", action="store_true", help="skip the backtest and gate")
     parser.add_argument(
-        "--serve",
-        action="store_true",
-        help="serve while training (`make run`): start the API (`api.py`) on --out first (503 "
-        "still_training with the progress until a model is written), each pair served as soon "
-        "as its model is written; then serve until Ctrl-C",
-    )
-    parser.add_argument(
         "--require-fresh",
         type=float,
         metavar="HOURS",
@@ -169,7 +160,6 @@ def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     try:
         settings = TrainingSettings.from_env()
-        clash = port_clash(Server.from_env()) if args.serve else None
     except ConfigError as error:
         print(f"train.py: {error}", file=sys.stderr)
         return 2
@@ -178,9 +168,6 @@ def _main(argv: list[str] | None) -> int:
     if args.require_fresh is not None:
         settings = dataclasses.replace(settings, require_fresh_hours=args.require_fresh)
     configure(settings.log_level)
-    if clash is not None:  # before training, not after it
-        log.error("cannot serve: %s", clash)
-        return 2
     follow_make()  # `make run`: stopped with make, however it is signalled
     try:
         wanted = wanted_pairs(args, settings)
@@ -250,11 +237,6 @@ def _run(
     run = RunProgress(list(intervals), intervals=intervals, measured=measured, out=args.out)
     named = {asset.slug: asset for asset in assets}  # in the run's order, the cheapest first
     jobs = [pair_job(named[slug], args, settings, ranked=slug in ranked) for slug in run.pairs]
-    server = None
-    if args.serve:  # listening from the first second: the progress, then each model
-        args.out.mkdir(parents=True, exist_ok=True)
-        run.tick()  # training.json, which the API answers from until a model is written
-        server = ApiProcess(args.out, run.refused)
     try:
         with closing(run), training_client(settings, len(jobs)) as client:
             forward_logs(client, settings.log_level)
@@ -289,16 +271,11 @@ def _run(
         if (old := served_data(args.out)) is not None:
             log.info("%s", old)  # offline, the embedded data's months
         report = "" if run.report is None else f"; each pair's report: {run.report}"
-        if server is None:
-            log.info("training is over%s", report)
-            return status
-        return _keep_serving(server, args.out, report)
+        log.info("training is over%s", report)
+        return status
     except SchedulerError as error:
         log.error("%s", error)
         return 1
-    finally:
-        if server is not None:
-            server.stop()  # drained, if it still serves; its last lines passed on
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> None:
@@ -309,24 +286,6 @@ def _interrupted(signum: int, frame: FrameType | None) -> None:
     for each in (signal.SIGINT, signal.SIGTERM):
         signal.signal(each, signal.SIG_IGN)
     raise KeyboardInterrupt
-
-
-def _keep_serving(server: ApiProcess, out: Path, report: str = "") -> int:
-    if not artifact_dirs(out):
-        log.error("no pair was trained: nothing to serve")
-        return 1
-    if server.process.poll() is not None:  # it said why
-        log.error("training is over, and the API has stopped: `make serve` serves what it trained")
-        return 1
-    log.info("training is over; serving until Ctrl-C on %s%s", server.url or "its port", report)
-    server.refused = None  # each refusal said from now on
-    try:
-        return server.wait()
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to this process alone: the server drains
-        server.stop()
-        # Ended by the signal itself (one that came before it had started): a stop.
-        status = server.wait()
-        return 0 if status in STOPPED else status
 
 
 def carried(slugs: Iterable[str], previous: Path, out: Path) -> dict[str, str]:

@@ -4,8 +4,8 @@ the first second: the workers' start, then the pairs left shared among the worke
 measured cost at this run's pace; a running pair's, its phases left at its own pace once told
 (from the last that its task told, near or past its end a share of the time since: never 0
 nor frozen). A line when a pair starts a phase, and every `LINE_SECONDS` one per pair in flight
-and one for the run (with the requests the API refused meanwhile); `training.json` for the API,
-every second.
+and one for the run; `training.json` for the API, from the start (into a model directory that
+exists: `make run` makes it), then every second.
 """
 
 from __future__ import annotations
@@ -122,10 +122,10 @@ class RunProgress:
         self.started_at = datetime.now(UTC).replace(microsecond=0)
         self.lock = threading.RLock()
         self.said = clock()  # when its last lines on every pair were written
-        self.refusals = 0  # requests the API refused meanwhile (503: still training)
         self.stopped = threading.Event()
         self.report: Path | None = None  # each pair's report, once one is written
         (out / REPORT).unlink(missing_ok=True)  # the last run's
+        self._write_status()  # `make run` starts the API once it is written
         self.ticker = threading.Thread(target=self._tick, name="training-progress", daemon=True)
         self.ticker.start()
 
@@ -182,10 +182,6 @@ class RunProgress:
     def _end(self, pair: Pair, state: State, why: str | None) -> None:
         pair.state, pair.why = state, why
         pair.keys.clear()
-
-    def refused(self) -> None:
-        with self.lock:
-            self.refusals += 1
 
     def close(self) -> None:
         self.stopped.set()
@@ -280,8 +276,6 @@ class RunProgress:
             said += f", {len(waiting)} waiting for a worker"
         if failed := named("failed"):
             said += f", {len(failed)} failed ({', '.join(failed)})"
-        if self.refusals:  # the API's lines of them, not said (`api_process.REFUSED`)
-            said += f"; {self.refusals} requests answered 503 meanwhile"
         return said
 
     def _write_status(self) -> None:

@@ -10,13 +10,14 @@ import json
 import os
 import re
 import signal
+import socket
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.live_server import logged, make_run, serving_url
+from tests.live_server import logged, make, make_run, serving_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -30,7 +31,7 @@ def test_make_run_serves_what_trained_and_names_what_did_not(tmp_path):
         with urllib.request.urlopen(f"{url}/forecast/SOL-USDT?date=2026-08-01") as answer:
             assert answer.status == 200
             assert json.load(answer)["prediction"] > 0
-        logged(process, log, "training is over; serving until Ctrl-C", 500)
+        logged(process, log, "serving until Ctrl-C", 500)
         output = log.read_text()
         # The unknown pair is named, with why: the pairs the embedded data holds, as they serve.
         assert re.search(r"nosuch-usd: no source delivered NOSUCH/USD", output)
@@ -63,6 +64,39 @@ def test_make_run_serves_what_trained_and_names_what_did_not(tmp_path):
     # Ctrl-C: the server finishes what is in flight and stops cleanly (api.py's status 0).
     assert log.read_text().rstrip().endswith("api: stopped")
     assert process.returncode in (0, -signal.SIGINT), process.returncode
+
+
+def test_make_run_with_its_port_taken_stops_before_training_naming_a_port_that_works(tmp_path):
+    """Issue 106, item 3: with 8080 taken, `make run` trained for 90 s, said it served on
+    "its port", then exited 1, never naming a port that works."""
+    log = tmp_path / "make-run.log"
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        process = make(["run"], log, PORT=str(port), MODEL_DIR=str(tmp_path / "artifacts"))
+        assert process.wait(timeout=60) == 2, log.read_text()
+    said = re.search(rf"port {port} is taken .*: stop it, or PORT=(\d+) make run", log.read_text())
+    assert said, log.read_text()
+    socket.create_server(("127.0.0.1", int(said[1]))).close()  # free
+    assert not (tmp_path / "artifacts").exists()  # before training and serving
+
+
+def test_a_usage_error_stops_make_run_before_it_serves(tmp_path):
+    log = tmp_path / "make-run.log"
+    process = make_run(tmp_path, log, "DOGE", "--source snapshot")
+    assert process.wait(timeout=120) == 2, log.read_text()
+    assert "'DOGE' is not a pair: name it <base>-<quote>" in log.read_text()
+    assert "] Error 2" in log.read_text()
+    assert "serving" not in log.read_text()
+
+
+def test_make_run_stops_when_no_pair_was_trained(tmp_path):
+    log = tmp_path / "make-run.log"
+    process = make_run(tmp_path, log, "nosuch-usd", "--source snapshot")
+    assert process.wait(timeout=300) == 2, log.read_text()  # make's own status: a command failed
+    output = log.read_text()
+    assert "training failed for nosuch-usd (why above); 0 of 1 pairs trained" in output
+    assert output.index("serving on http") < output.index("no pair was trained: nothing to serve")
+    assert "] Error 1" in output
 
 
 def _routes(url: str) -> list[str]:

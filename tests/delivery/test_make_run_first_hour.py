@@ -46,7 +46,7 @@ def first_run(tmp_path_factory) -> FirstRun:
         url = serving_url(process, log, 500)
         statuses, training, answers = [], [], []
         deadline = time.monotonic() + 500
-        while not statuses or statuses[-1] != 200 or "training is over" not in log.read_text():
+        while not statuses or statuses[-1] != 200 or "serving until Ctrl-C" not in log.read_text():
             assert time.monotonic() < deadline, log.read_text()
             status, body = _answer(f"{url}/bitcoin?date=2026-08-01")
             statuses.append(status)
@@ -74,7 +74,7 @@ def test_it_listens_before_the_first_model_saying_it_starts(first_run):
     assert said[0] == "starting", said
     assert set(said) - {"starting"}, said
     url = re.search(r"serving on (http://\S+) ", first_run.log).group(1)
-    assert f"training is over; serving until Ctrl-C on {url}" in first_run.log
+    assert f"serving until Ctrl-C on {url}\n" in first_run.log
 
 
 def test_healthz_never_says_a_pair_still_training_is_due_in_0_s(first_run):
@@ -106,13 +106,12 @@ def test_offline_the_terminal_and_the_first_answer_say_how_old_the_data_is(first
     assert "For fresh prices: LATEST_PRICES=binance,alpaca" in note
 
 
-def test_requests_refused_while_training_are_counted_not_said_one_a_line(first_run):
-    """Issue 106, item 4: a browser waiting on `/` wrote a 503 line every second or two."""
+def test_requests_refused_while_training_are_not_said_one_a_line(first_run):
+    """Issue 106, item 4: a browser waiting on `/` wrote a 503 line every second or two; the
+    API, beside training, leaves the proxy's lines of them out while the run lasts."""
     training = first_run.log[: first_run.log.index("training is over")]
+    assert first_run.statuses.count(503) > 10
     assert " status=503 " not in training
-    counted = re.findall(r"; (\d+) requests answered 503 meanwhile", training)
-    assert counted, training[-2000:]
-    assert int(counted[-1]) >= first_run.statuses.count(503)
 
 
 def _answer(url: str) -> tuple[int, bytes]:

@@ -3,9 +3,10 @@
 stops `make run` within 2 s while it trains, issue 111): make, and every process it started,
 are gone soon after, the server having drained.
 
-GNU make passes SIGTERM on to its children but waits for them after a SIGINT
-(`cryptopredict/following_make.py`). Each make runs in a session of its own, started as a
-terminal starts it (SIGINT not ignored), and is signalled by its pid alone."""
+GNU make passes SIGTERM on to its children (`make run`'s recipe to training and the API, its
+siblings) but waits for them after a SIGINT (`cryptopredict/following_make.py`). Each make runs
+in a session of its own, started as a terminal starts it (SIGINT not ignored), and is signalled
+by its pid alone."""
 
 from __future__ import annotations
 
@@ -91,14 +92,15 @@ def test_make_run_stops_while_training(tmp_path, signum, group, workers):
 
 
 def test_make_run_stops_while_serving_after_training_on_sigterm_to_make(tmp_path):
-    """After training, `train.py` waits on the server: a SIGTERM that reached it alone used to
-    leave the server running, and it waited for good."""
+    """After training, make's recipe waits on the API alone: a SIGTERM to make reaches the
+    recipe's shell, which must pass it on (a SIGTERM that reached training alone once left the
+    server running, and make waited for good)."""
     log = tmp_path / "run.log"
     process = make_run(
         tmp_path, log, "btc-usd", "--source snapshot --no-backtest --since 2026-06-01"
     )
     # Serving: a SIGTERM before the server has started ends it by the signal, with no line.
     logged(process, log, r"serving on http", 600)
-    logged(process, log, r"training is over; serving until Ctrl-C", 600)
+    logged(process, log, r"serving until Ctrl-C", 600)
     _stops(process, log, signal.SIGTERM)
     assert "api: stopped" in log.read_text()

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from cryptopredict.artifact.record import SUFFIX, read_record
 from cryptopredict.data.snapshot import SnapshotSource
-from cryptopredict.training.cli import _interrupted, _keep_serving, main
+from cryptopredict.training.cli import _interrupted, main
 from cryptopredict.training.progress import REPORT
 
 # What training does around a fit is tested here, on the session's cluster with a stand-in for
@@ -208,20 +205,6 @@ def test_a_bad_setting_is_named(monkeypatch, capsys):
     assert "HTTP_ATTEMPTS must be a whole number" in capsys.readouterr().err
 
 
-def test_a_taken_port_is_said_before_training_with_a_port_that_works(tmp_path, monkeypatch, caplog):
-    """Issue 106, item 3: with 8080 taken, `make run` trained for 90 s, said it served on
-    "its port", then exited 1, never naming a port that works."""
-    with socket.create_server(("127.0.0.1", 0)) as taken:
-        port = taken.getsockname()[1]
-        monkeypatch.setenv("PORT", str(port))
-        assert main(["--all", "--serve", "--out", str(tmp_path / "out")]) == 2
-    said = re.search(rf"port {port} is taken .*: stop it, or PORT=(\d+) make run", caplog.text)
-    assert said, caplog.text
-    socket.create_server(("127.0.0.1", int(said[1]))).close()  # free
-    assert not (tmp_path / "out").exists()  # before training and serving
-    assert "serving" not in caplog.text
-
-
 def test_the_client_imports_neither_pandas_nor_prophet():
     """train.py only drives the cluster: the training stack is the workers' to import."""
     code = (
@@ -285,36 +268,6 @@ def test_a_published_record_that_cannot_be_read_stops_the_run_unless_told_to_sta
     record = read_record(tmp_path / "out", "btc-usd")
     assert record.started.why == "started afresh: the previous image lost it"
     assert len(record.issues) == 1
-
-
-class _Server:
-    """An API process that Ctrl-C reaches while training waits on it, and that ends by the
-    signal it is then sent (SIGTERM after its own drain, as it exits)."""
-
-    url = "http://127.0.0.1:8080"
-    process = SimpleNamespace(poll=lambda: None)  # it serves
-
-    def __init__(self, ended_by: int) -> None:
-        self.ended_by, self.waits, self.stopped = ended_by, 0, False
-
-    def wait(self) -> int:
-        self.waits += 1
-        if self.waits == 1:
-            raise KeyboardInterrupt
-        return self.ended_by
-
-    def stop(self) -> None:
-        self.stopped = True
-
-
-@pytest.mark.parametrize(("ended_by", "status"), [(-15, 0), (-2, 0), (0, 0), (1, 1)])
-def test_a_server_asked_to_stop_that_ends_by_the_signal_is_a_clean_stop(ended_by, status, tmp_path):
-    """`make run` stopped with Ctrl-C: make's status is 0 unless the server itself failed."""
-    server = _Server(ended_by)
-    (tmp_path / "btc-usd").mkdir()
-    (tmp_path / "btc-usd" / "manifest.json").write_text("{}")
-    assert _keep_serving(server, tmp_path) == status  # type: ignore[arg-type]
-    assert server.stopped
 
 
 def test_a_ctrl_c_that_meets_a_finalizer_still_stops_training():
