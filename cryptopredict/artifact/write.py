@@ -26,7 +26,7 @@ from cryptopredict.artifact.arrays import (
 )
 from cryptopredict.artifact.history import encode_history
 from cryptopredict.artifact.index import read_index, record
-from cryptopredict.artifact.read import existing_model_dir, load_artifact
+from cryptopredict.artifact.read import Artifact, existing_model_dir, load_artifact, open_artifact
 from cryptopredict.artifact.schema import (
     BACKTEST,
     GRID,
@@ -114,3 +114,13 @@ def _not_finite(value: Any, path: str) -> str | None:
     else:
         return None
     return next((where for where in found if where is not None), None)
+
+
+def carry_over(previous: Path, out: Path, slug: str) -> Artifact | None:
+    """`slug`'s artifact in `previous` (the model directory of the release before) installed in
+    `out` as it is, and opened; None where `previous` has none, or is `out` (whose stays)."""
+    source = previous / slug
+    if previous.resolve() == out.resolve() or not (source / MANIFEST).is_file():
+        return None
+    files = {path.name: path.read_bytes() for path in source.iterdir() if path.is_file()}
+    return open_artifact(install_artifact(out, slug, files))

@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +28,6 @@ from types import FrameType
 
 import msgspec
 
-from cryptopredict.artifact.read import open_artifact
 from cryptopredict.artifact.record import RecordError
 from cryptopredict.artifact.run import (
     MarketRanking,
@@ -39,8 +37,8 @@ from cryptopredict.artifact.run import (
     read_run,
     write_run,
 )
-from cryptopredict.artifact.schema import MANIFEST, PRICES
-from cryptopredict.artifact.write import install_artifact
+from cryptopredict.artifact.schema import PRICES
+from cryptopredict.artifact.write import carry_over
 from cryptopredict.assets import (
     Asset,
     PairsSetting,
@@ -215,67 +213,118 @@ def _run(
     ranking: MarketRanking | None,
     must_train: set[str],
 ) -> int:
+    """The chosen pairs trained, each written as it comes, those that failed carried over from
+    the previous release where it served them, the run recorded (`--all`); the exit status."""
     assets, ranked = chosen(wanted, ranking)
     try:
-        keeper = RecordKeeper.open(
-            args.previous,
-            out=args.out,
-            afresh=settings.track_record_afresh,
-            max_horizon_days=settings.max_horizon_days,
-            image=settings.previous_image,
-        )
+        keeper = _track_record(args, settings)
     except RecordError as error:
-        log.error(
-            "the track record cannot be extended: %s; set TRACK_RECORD_AFRESH to why, to start "
-            "a new one (a release: run the release workflow by hand with its input start-anew "
-            "saying why)",
-            error,
-        )
+        log.error(RECORD_BROKEN, error)
         return 2
     measured = _measured(args.out)
-    intervals = {asset.slug: args.interval or asset.interval for asset in assets}
-    run = RunProgress(list(intervals), intervals=intervals, measured=measured, out=args.out)
-    named = {asset.slug: asset for asset in assets}  # in the run's order, the cheapest first
-    jobs = [pair_job(named[slug], args, settings, ranked=slug in ranked) for slug in run.pairs]
+    progress = _progress(assets, args, measured)
+    named = {asset.slug: asset for asset in assets}
+    jobs = [pair_job(named[slug], args, settings, ranked=slug in ranked) for slug in progress.pairs]
     try:
-        with closing(run), training_client(settings, len(jobs)) as client:
+        with closing(progress), training_client(settings, len(jobs)) as client:
             forward_logs(client, settings.log_level)
-            run.workers = sum(client.nthreads().values())
-            failed = train_pairs(client, jobs, out=args.out, progress=run, keeper=keeper)
-            keeper.carry(failed)
+            failed = train_pairs(client, jobs, out=args.out, progress=progress, keeper=keeper)
             failed = {slug: _public(why, args) for slug, why in failed.items()}
-            kept = carried([s for s in failed if s not in must_train], args.previous, args.out)
+            kept = _carry_over([slug for slug in failed if slug not in must_train], args)
             if args.all:  # `run.json`, written while the progress is still shown
-                said = [PairFailure(asset=slug, reason=why) for slug, why in failed.items()]
-                record = TrainingRun(
-                    asked=settings.assets,
-                    finished_at=datetime.now(UTC).replace(microsecond=0),
-                    model_version=settings.model_version,
-                    trained=tuple(asset.slug for asset in assets if asset.slug not in failed),
-                    failed=tuple(each for each in said if each.asset not in kept),
-                    carried=tuple(
-                        PairFailure(asset=each.asset, reason=f"{each.reason}; {kept[each.asset]}")
-                        for each in said
-                        if each.asset in kept
-                    ),
-                    ranking=ranking,
-                    extends=settings.previous_image,
-                    seconds={**measured, **run.measured()},
-                )
+                seconds = {**measured, **progress.measured()}
+                record = _record(settings, assets, failed, kept, ranking=ranking, seconds=seconds)
                 write_run(args.out, record)
-        left = {slug: why for slug, why in failed.items() if slug not in kept}
-        status = verdict(left, [asset.slug for asset in assets], args.tolerate, must_train)
-        if len(failed) == len(assets):  # every pair carried or failed: nothing new to release
-            log.error("no pair trained: failing")
-            status = 1
-        if (old := served_data(args.out)) is not None:
-            log.info("%s", old)  # offline, the embedded data's months
-        report = "" if run.report is None else f"; each pair's report: {run.report}"
-        log.info("training is over%s", report)
-        return status
     except SchedulerError as error:
         log.error("%s", error)
         return 1
+    left = {slug: why for slug, why in failed.items() if slug not in kept}
+    status = verdict(left, [asset.slug for asset in assets], args.tolerate, must_train)
+    if len(failed) == len(assets):  # every pair carried or failed: nothing new to release
+        log.error("no pair trained: failing")
+        status = 1
+    return _over(args.out, progress, status)
+
+
+RECORD_BROKEN = (
+    "the track record cannot be extended: %s; set TRACK_RECORD_AFRESH to why, to start a new one "
+    "(a release: run the release workflow by hand with its input start-anew saying why)"
+)
+
+
+def _track_record(args: argparse.Namespace, settings: TrainingSettings) -> RecordKeeper:
+    """The track record this run extends (the previous release's); RecordError."""
+    return RecordKeeper.open(
+        args.previous,
+        out=args.out,
+        afresh=settings.track_record_afresh,
+        max_horizon_days=settings.max_horizon_days,
+        image=settings.previous_image,
+    )
+
+
+def _progress(
+    assets: list[Asset], args: argparse.Namespace, measured: dict[str, float]
+) -> RunProgress:
+    """The run's display, which orders the pairs (`RunProgress.pairs`)."""
+    intervals = {asset.slug: args.interval or asset.interval for asset in assets}
+    return RunProgress(list(intervals), intervals=intervals, measured=measured, out=args.out)
+
+
+def _carry_over(slugs: list[str], args: argparse.Namespace) -> dict[str, str]:
+    """Each of `slugs` (pairs that failed) the release in `--previous` served, its model served
+    again from `--out` (a source's failure costs only its pairs), with its age in words."""
+    kept = {}
+    for slug in slugs:
+        artifact = carry_over(args.previous, args.out, slug)
+        if artifact is not None:
+            end = artifact.history.last_bar + artifact.grid_file.step
+            version = artifact.manifest.model_version
+            kept[slug] = (
+                f"the previous release's model ({version}) is served, its data until "
+                f"{iso_utc(end)}, {in_words(time.time() - end)} old"
+            )
+            log.warning("%s: %s", slug, kept[slug])
+    return kept
+
+
+def _record(
+    settings: TrainingSettings,
+    assets: list[Asset],
+    failed: dict[str, str],
+    kept: dict[str, str],
+    *,
+    ranking: MarketRanking | None,
+    seconds: dict[str, float],
+) -> TrainingRun:
+    """`run.json`: what was asked, trained, failed and carried over (with why), and each pair's
+    seconds on a worker."""
+    return TrainingRun(
+        asked=settings.assets,
+        finished_at=datetime.now(UTC).replace(microsecond=0),
+        model_version=settings.model_version,
+        trained=tuple(asset.slug for asset in assets if asset.slug not in failed),
+        failed=tuple(
+            PairFailure(asset=slug, reason=why) for slug, why in failed.items() if slug not in kept
+        ),
+        carried=tuple(
+            PairFailure(asset=slug, reason=f"{why}; {kept[slug]}")
+            for slug, why in failed.items()
+            if slug in kept
+        ),
+        ranking=ranking,
+        extends=settings.previous_image,
+        seconds=seconds,
+    )
+
+
+def _over(out: Path, progress: RunProgress, status: int) -> int:
+    """`status`, training's end said: how old the data is (offline), where each pair's report is."""
+    if (old := served_data(out)) is not None:
+        log.info("%s", old)  # offline, the embedded data's months
+    report = "" if progress.report is None else f"; each pair's report: {progress.report}"
+    log.info("training is over%s", report)
+    return status
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> None:
@@ -286,25 +335,6 @@ def _interrupted(signum: int, frame: FrameType | None) -> None:
     for each in (signal.SIGINT, signal.SIGTERM):
         signal.signal(each, signal.SIG_IGN)
     raise KeyboardInterrupt
-
-
-def carried(slugs: Iterable[str], previous: Path, out: Path) -> dict[str, str]:
-    """Each of `slugs` (pairs that failed) the release in `previous` served, its model served
-    again from `out` (a source's failure costs only its pairs), with its age in words."""
-    kept = {}
-    for slug in slugs:
-        source = previous / slug
-        if previous.resolve() == out.resolve() or not (source / MANIFEST).is_file():
-            continue  # training into the directory it served: the model there stays
-        files = {path.name: path.read_bytes() for path in source.iterdir() if path.is_file()}
-        artifact = open_artifact(install_artifact(out, slug, files))
-        end = artifact.history.last_bar + artifact.grid_file.step
-        kept[slug] = (
-            f"the previous release's model ({artifact.manifest.model_version}) is served, its "
-            f"data until {iso_utc(end)}, {in_words(time.time() - end)} old"
-        )
-        log.warning("%s: %s", slug, kept[slug])
-    return kept
 
 
 def chosen(wanted: PairsSetting, ranking: MarketRanking | None) -> tuple[list[Asset], set[str]]:

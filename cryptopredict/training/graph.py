@@ -53,8 +53,10 @@ def train_pairs(
     progress: RunProgress,
     keeper: RecordKeeper | None = None,
 ) -> dict[str, str]:
-    """Every pair trained, each artifact (and track record) written under `out` as it comes;
-    the pairs that failed, with why, in the jobs' order (their previous artifacts left)."""
+    """Every pair trained, each artifact (and track record) written under `out` as it comes,
+    the progress timing the pairs left by the client's workers; the pairs that failed, with why,
+    in the jobs' order (their previous artifacts left, their track records carried forward)."""
+    progress.workers = sum(client.nthreads().values())
     failed: dict[str, str] = {}
     # Before the tasks: the scheduler forwards a task's events only once it knows the topic.
     client.subscribe_topic(TASK_EVENTS, lambda event: told(progress, event[1]))
@@ -75,7 +77,10 @@ def train_pairs(
     finally:
         client.unsubscribe_topic(TASK_EVENTS)
     order = [job.asset.slug for job in jobs]
-    return {slug: failed[slug] for slug in order if slug in failed}
+    failed = {slug: failed[slug] for slug in order if slug in failed}
+    if keeper is not None:
+        keeper.carry(failed)
+    return failed
 
 
 def train_pair(client: Client, job: PairJob, *, out: Path, keep_backtest: bool = False) -> Finished:
