@@ -106,7 +106,7 @@ def _quoted(quote: Quote) -> tuple[str, LatestPrice] | None:
 
 def _closed(item: tuple[str, LastBar]) -> tuple[str, LatestPrice] | None:
     slug, bar = item
-    if bar.shifted_by != 0:  # moved in time (or unknown): not the price then
+    if bar.shifted_by != 0:  # moved in time: not the price then
         return None
     said = "the close of the newest minute bar the collector stored"
     if bar.source == "replay":

@@ -209,12 +209,10 @@ def minute_reader(settings: ApiSettings, *, readers: int) -> MinuteReader:
     )
 
 
-def _source_detail(source: str, shift: int | None) -> str:
+def _source_detail(source: str, shift: int) -> str:
     name = SOURCES.get(source, source)
     if source != "replay":
         return f"live minutes from {name}"
-    if shift is None:
-        return "a replay of recorded minutes, moved to now by an unknown shift"
     days = abs(shift) / 86_400
     moved = f"moved {days:,.1f} days {'forward' if shift > 0 else 'back'}" if shift else "unmoved"
     return f"a replay of recorded minutes, not live data ({moved})"
@@ -279,8 +277,8 @@ def live_blueprint(catalog: Catalog, live: LiveMinutes) -> Blueprint:
             age_seconds=round(time.time() - closed, 1),
             source=last.source,
             source_detail=_source_detail(last.source, shift),
-            shift_minutes=None if shift is None else shift // MINUTE.seconds,
-            recorded_date=None if shift is None else iso_utc(closed - shift),
+            shift_minutes=shift // MINUTE.seconds,
+            recorded_date=iso_utc(closed - shift),
             forecast=_forecast_at(served, max(closed, int(time.time())), close, level),
         )
         return json_response(answer, cache=NO_CACHE)

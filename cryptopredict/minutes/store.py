@@ -1,6 +1,6 @@
 """The market feed's database, SQLite (WAL) or PostgreSQL: `minute_bars` keyed by (asset, open
-time), so writes are idempotent; `latest_prices`; `feed_status`; `schema_info`, whose older
-versions the writer upgrades in place and any other it refuses. Connections: SQLite read-only
+time), so writes are idempotent; `latest_prices`; `feed_status`; `schema_info`, whose version
+the writer makes and every connection checks, refusing any other. Connections: SQLite read-only
 for the API, WAL for the feed; PostgreSQL through psycopg 3, imported only for its URL. Every
 failure is a `StoreError`, which never holds a password."""
 
@@ -166,7 +166,7 @@ class Window:
 class LastBar:
     ohlcv: tuple[float, ...]  # ts, open, high, low, close, volume, vwap
     source: str
-    shifted_by: int | None  # None: unknown (a row from a version-1 database)
+    shifted_by: int  # seconds a replay moved it (0: an exchange's, at its own time)
 
 
 def _guarded(method: Callable[P, T]) -> Callable[P, T]:
@@ -303,9 +303,7 @@ class MinuteStore:
             "ON b.asset = n.a AND b.ts = n.m"
         )
         rows = self._db.execute(self._sql(query), params).fetchall()
-        return {
-            str(row[0]): LastBar(tuple(row[1:8]), str(row[8]), _integer(row[9])) for row in rows
-        }
+        return {str(row[0]): LastBar(tuple(row[1:8]), str(row[8]), int(row[9])) for row in rows}
 
     @_guarded
     def write_quotes(self, quotes: Sequence[Quote]) -> None:

@@ -350,15 +350,9 @@ class Price(Answer):
     ]
     source_detail: Annotated[str, doc("The same in words, for people.")]
     shift_minutes: Annotated[
-        int | None,
-        doc(
-            "Minutes a replay moved the bar's time (0 for exchange bars); null when unknown "
-            "(rows stored before provenance was recorded)."
-        ),
+        int, doc("Minutes a replay moved the bar's time (0 for exchange bars).")
     ]
-    recorded_date: Annotated[
-        Time | None, doc("When that price really was: `date` minus the shift.")
-    ]
+    recorded_date: Annotated[Time, doc("When that price really was: `date` minus the shift.")]
     forecast: PriceForecast
 
 
