@@ -55,9 +55,8 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-shift",
         action="store_true",
-        help="replay: write every minute at its own time, at once, however old (no retention); "
-        "with models trained `train.py --until` inside the file's span and served, "
-        "/model/{asset}/track-record scores their forecasts on it",
+        help="replay: write every minute at its own time, at once, however old (no retention): "
+        "its prices are ones the forecasts may start from, as a live minute's are",
     )
     return parser
 
