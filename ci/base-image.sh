@@ -3,29 +3,32 @@
 # Dockerfile's runtime stage), which cannot be pulled here, and tag it with the official name so
 # the real Dockerfile builds with --pull=never. `ci/base-image.sh --name` prints that name only.
 #
-# Built as the official image is built (docker-library/python, 3.11/slim-<suite>), from what this
-# machine reaches (Debian's archive and PyPI):
+# Built the way the official image is built (docker-library/python, 3.11/slim-<suite>):
 #   1. debian:<suite>-slim: a minbase root made by debootstrap from this machine's Debian mirror,
 #      with the official image's runtime packages (ca-certificates, netbase, tzdata);
-#   2. on it, ci/base-image.Containerfile: Python 3.11 on PATH as python and python3, pip with
-#      setuptools and wheel installing into /usr/local, no packaging tool left behind.
-# Where it differs: the interpreter is Debian's own build of the newest 3.11 its archive carries,
-# 3.11.2 (Debian 12's python3.11: the suite itself ships only Python 3.13, which the project does
-# not support), in /usr/bin with its standard library under /usr/lib/python3.11, not a CPython
-# compiled into /usr/local at the patch release the official tag names; compiling it took five
-# of CI's minutes for nothing any check reads (every check is of the Dockerfile's own steps and
-# the served image). No idle, python-config or tkinter (nothing uses them).
+#   2. on it, ci/base-image.Containerfile: CPython compiled from source into /usr/local with the
+#      official configure options (shared libpython, loadable SQLite extensions, ensurepip), the
+#      build tools purged and only the shared libraries it links kept, setuptools and wheel, and
+#      the python/pip symlinks.
+# Where it differs, because only Debian's archive and PyPI are reachable here:
+#   - the CPython source is the newest 3.11 release Debian's archive carries, 3.11.2 (Debian 12's
+#     python3.11 upstream tarball, pinned below by SHA-256), not the patch release the official
+#     tag names; Debian trixie itself ships only Python 3.13, which the project does not support;
+#   - no profile-guided optimisation or LTO (twenty minutes more for speed no check measures);
+#   - no tkinter (nothing imports it).
 #
 # Trusting the machine's CA bundle: the image sets PIP_CERT to Debian's bundle path and the build
 # bind-mounts the machine's bundle over that path (CA_BUNDLE; image-test.sh does the same), so pip
 # trusts a TLS-inspecting proxy during the build while no layer holds a host-specific file.
 #
-# Cached: the root file system as a tarball under .cache/image-test/, and both images in buildah's
-# storage, each keyed by a hash of what it is built from.
+# Cached: the root file system as a tarball under .cache/image-test/, the CPython source there
+# too, and both images in buildah's storage, each keyed by a hash of what it is built from.
 set -euo pipefail
 
 readonly RUNTIME_PACKAGES=ca-certificates,netbase,tzdata
-readonly PYTHON_MINOR=3.11
+readonly PYTHON_SOURCE_VERSION=3.11.2
+readonly PYTHON_SOURCE_PATH=pool/main/p/python3.11/python3.11_3.11.2.orig.tar.gz
+readonly PYTHON_SOURCE_SHA256=2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849
 readonly RECIPE_LABEL=io.cryptopredict.stand-in.recipe
 readonly CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 
@@ -45,8 +48,8 @@ if [[ "${1:-}" == --name ]]; then
     echo "$IMAGE"
     exit 0
 fi
-[[ "$python_minor" == "$PYTHON_MINOR" ]] \
-    || die "the Dockerfile wants Python $python_minor; this stand-in installs Debian's $PYTHON_MINOR"
+[[ "$python_minor" == "${PYTHON_SOURCE_VERSION%.*}" ]] \
+    || die "the Dockerfile wants Python $python_minor; this stand-in pins a $PYTHON_SOURCE_VERSION source"
 
 # $(label IMAGE): the stand-in recipe label of a local image, empty if it has none, "absent" if
 # there is no such image.
@@ -142,19 +145,31 @@ if [[ "$(label "$debian_image")" != "$debian_recipe" ]]; then
     say "built $debian_image"
 fi
 
-# 2. Python on it, tagged with the official name.
-say "installing Debian's Python $PYTHON_MINOR on $suite for $IMAGE (a minute, once)"
+# 2. CPython from source on it, tagged with the official name.
+source_dir="$cache_dir/python-source"
+source_file="Python-$PYTHON_SOURCE_VERSION.tgz"
+if ! echo "$PYTHON_SOURCE_SHA256  $source_dir/$source_file" | sha256sum --check --status 2>/dev/null; then
+    say "fetching the CPython $PYTHON_SOURCE_VERSION source from $(debian_mirror)"
+    mkdir -p "$source_dir"
+    curl --fail --silent --show-error --location --output "$source_dir/$source_file.part" \
+        "$(debian_mirror)/$PYTHON_SOURCE_PATH"
+    echo "$PYTHON_SOURCE_SHA256  $source_dir/$source_file.part" | sha256sum --check --quiet \
+        || die "the CPython source does not have the pinned SHA-256"
+    mv "$source_dir/$source_file.part" "$source_dir/$source_file"
+fi
+say "compiling CPython $PYTHON_SOURCE_VERSION on $suite for $IMAGE (several minutes, once)"
 started=$SECONDS
 if ! buildah build --isolation chroot --pull=never --format docker --layers \
     --volume "$CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro" \
     --build-arg "DEBIAN_IMAGE=$debian_image" \
+    --build-arg "PYTHON_SOURCE=$source_file" \
     --label "$RECIPE_LABEL=$recipe" \
-    --label "io.cryptopredict.stand-in.python=debian-$PYTHON_MINOR" \
+    --label "io.cryptopredict.stand-in.python=$PYTHON_SOURCE_VERSION" \
     --label "org.opencontainers.image.description=Local stand-in for $IMAGE (ci/base-image.sh)" \
-    --file ci/base-image.Containerfile --tag "$IMAGE" ci >"$cache_dir/python-build.log" 2>&1
+    --file ci/base-image.Containerfile --tag "$IMAGE" "$source_dir" >"$cache_dir/python-build.log" 2>&1
 then
     tail -n 30 "$cache_dir/python-build.log" >&2
-    die "installing Python failed; full log in $cache_dir/python-build.log"
+    die "building CPython failed; full log in $cache_dir/python-build.log"
 fi
 container=$(buildah from --pull=never "$IMAGE")
 version=$(buildah run --isolation chroot "$container" -- python --version 2>&1 || true)

@@ -53,7 +53,6 @@ Q = TypeVar("Q", bound=msgspec.Struct)
 _DATE = re.compile(DATE_PATTERN, re.ASCII)
 _OFFSET = 9  # DATE_PATTERN's group of an offset
 _AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")  # an absolute URI's scheme and host
-LARGE = "X-Large-Connections-Free"  # haproxy.cfg sets it: its free ones, for large answers
 
 access_log = logging.getLogger("cryptopredict.api.access")
 

@@ -23,7 +23,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from cryptopredict.api.http import LARGE
 from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.minutes.bars import FeedStatus
 from cryptopredict.utc import iso_utc
@@ -31,7 +30,7 @@ from cryptopredict.utc import iso_utc
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
     from cryptopredict.config import ApiSettings
-
+LARGE = "X-Large-Connections-Free"  # haproxy.cfg sets it: its free ones, for large answers
 AGES: tuple[tuple[str, str, Callable[[CatalogEntry], float]], ...] = (  # name, help, since when
     ("model", "Seconds since the asset's model was trained.", lambda on: on.info.created_at),
     ("data", "Seconds since the last bar the asset's model saw.", lambda on: on.info.last_bar),

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import msgspec
 from flask import Response, request
 
-from cryptopredict.api.http import ENCODER, LARGE, json_response, public_cache, raw_json_response
+from cryptopredict.api.http import ENCODER, json_response, public_cache, raw_json_response
 from cryptopredict.api.latest import feed_health
+from cryptopredict.api.metrics import LARGE
 from cryptopredict.api.openapi import ASSET, ASSET_ERRORS, Blueprint, document
 from cryptopredict.api.serving.forecast import closing
 from cryptopredict.api.serving.verdict import verdict
