@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from distributed import Client, Future, as_completed
 
@@ -20,8 +20,7 @@ from cryptopredict.artifact.write import install_artifact
 from cryptopredict.training.progress import RunProgress
 from cryptopredict.training.tasks import TASK_EVENTS, TRAIN, Failed, Finished, PairJob, run
 
-if TYPE_CHECKING:  # the workers send it back; the client need not import the training stack
-    from cryptopredict.model.backtest import BacktestResult
+if TYPE_CHECKING:  # the client need not import the training stack
     from cryptopredict.training.record import RecordKeeper
 
 log = logging.getLogger(__name__)
@@ -93,13 +92,6 @@ def train_pair(client: Client, job: PairJob, *, out: Path, keep_backtest: bool =
         _failure(job.asset.slug, error, out)
         raise
     return replace(finished, path=install_artifact(out, job.asset.slug, finished.files))
-
-
-def backtest_pair(client: Client, job: PairJob) -> BacktestResult:
-    """One pair's backtest alone, for the tools; PairError."""
-    return cast(
-        "BacktestResult", _value(_submit(client, "backtest", job.asset.slug, job.log_level, job))
-    )
 
 
 def _submit(client: Client, step: str, pair: str, level: str, *args: Any) -> Future:

@@ -1,7 +1,7 @@
 """A pair's training, one task on a worker (`tasks.run` calls it): `train` fetches and validates
 its history, backtests the served forecast, fits Prophet once, builds the grid, checks the gate
 and encodes the artifact, telling the client each phase (`tasks.phase`); `market` ranks
-`top:N`'s pairs; `backtest` is the backtest alone (`make compare`).
+`top:N`'s pairs; `backtest` is the backtest alone (`cryptopredict.cross_validation()`).
 """
 
 from __future__ import annotations

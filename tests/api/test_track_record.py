@@ -42,11 +42,6 @@ def track(client, asset: str = "btc-usd") -> dict:
     return answer.get_json()
 
 
-def leads_of(client) -> list[int]:
-    """Every recorded lead of btc-usd, in seconds."""
-    return [round(lead["lead_hours"] * HOUR) for lead in track(client)["leads"]]
-
-
 @pytest.fixture(scope="module")
 def real_closes(artifacts) -> dict[int, float]:
     """The embedded month of real minutes, moved to start at the fixture model's data end and
