@@ -1,10 +1,23 @@
-"""What a Python file imports, read from its source without running it."""
+"""What a Python file imports, read from its source without running it; what Python prints
+running some."""
 
 from __future__ import annotations
 
 import ast
 import functools
+import subprocess
+import sys
 from pathlib import Path
+
+from tests.paths import ROOT
+
+
+def python_prints(code: str, *args: str) -> str:
+    """What `python -c code args` prints, run in the checkout (it must succeed)."""
+    run = [sys.executable, "-c", code, *args]
+    done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 @functools.cache  # the package's files, read once for every chain of imports followed

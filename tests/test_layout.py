@@ -6,13 +6,11 @@ from __future__ import annotations
 import ast
 import graphlib
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.imports import imported_modules
+from tests.imports import imported_modules, python_prints
 
 ROOT = Path(__file__).parents[1]
 PACKAGE = ROOT / "cryptopredict"
@@ -41,14 +39,7 @@ def test_the_artifact_schema_imports_nothing_of_cryptopredict():
 
 def test_importing_the_schema_loads_nothing_else_of_cryptopredict_and_no_numpy():
     """What Python really loads: the package's `__init__` runs too, so it must stay empty."""
-    loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, cryptopredict.artifact.schema; print(*sys.modules)"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout.split()
+    loaded = python_prints("import sys, cryptopredict.artifact.schema; print(*sys.modules)").split()
     ours = {name for name in loaded if name.split(".")[0] == "cryptopredict"}
     assert ours == {"cryptopredict", "cryptopredict.artifact", "cryptopredict.artifact.schema"}
     assert "numpy" not in loaded
@@ -277,4 +268,4 @@ def test_a_module_named_only_in_another_folder_s_line_is_unmapped(starts, name, 
 @pytest.mark.parametrize("name", sorted(path.stem for path in (ROOT / "bench").glob("*.py")))
 def test_every_benchmark_imports(name):
     """A benchmark a refactor left behind fails here, not when someone next measures."""
-    subprocess.run([sys.executable, "-c", f"import bench.{name}"], cwd=ROOT, check=True)
+    python_prints(f"import bench.{name}")

@@ -7,7 +7,6 @@ import json
 import math
 import os
 import runpy
-import subprocess
 import sys
 import threading
 from datetime import datetime
@@ -22,7 +21,7 @@ from bench.per_request import per_request_app
 from cryptopredict.artifact.read import load_artifact
 from cryptopredict.utc import iso_utc
 from tests.api.artifacts import HOUR, PROPHET_DEPRECATION
-from tests.paths import ROOT
+from tests.imports import python_prints
 
 pytestmark = PROPHET_DEPRECATION
 REFERENCE_KEYS = {"date", "prediction", "prediction_low", "prediction_high"}
@@ -69,15 +68,7 @@ print(ours, sys.getswitchinterval() == default)
 
 
 def test_the_stock_server_imports_nothing_of_the_api_and_keeps_the_switch_interval():
-    done = subprocess.run(
-        [sys.executable, "-c", STOCK_IMPORTS],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert done.stdout.split() == ["[]", "True"]
+    assert python_prints(STOCK_IMPORTS).split() == ["[]", "True"]
 
 
 @pytest.mark.parametrize("module", ["bench.ceiling", "bench.per_request", "bench.own_app"])

@@ -10,13 +10,13 @@ functions, so that an import moved into a function to dodge a circle is still se
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
 import pytest
+
+from tests.imports import python_prints
 
 ROOT = Path(__file__).parents[2]
 PACKAGE = ROOT / "cryptopredict"
@@ -149,14 +149,6 @@ print(" ".join(sorted(sys.modules)))
 
 def test_importing_the_serving_objects_loads_no_flask_and_no_training_side():
     """What Python really loads, third-party packages' own imports included."""
-    done = subprocess.run(
-        [sys.executable, "-c", LOADED, *serving_modules()],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    loaded = done.stdout.split()
+    loaded = python_prints(LOADED, *serving_modules()).split()
     assert SERVING in loaded
     assert not [name for name in loaded if under(name, TRAINING_SIDE + NOT_FOR_SERVING)]

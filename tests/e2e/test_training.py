@@ -5,10 +5,8 @@ the API answers it)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.e2e.training import NOT_READ_BY_TRAINING, ROOT, training_key
+from tests.e2e.training import NOT_READ_BY_TRAINING, training_key
+from tests.imports import python_prints
 
 IMPORTS = """
 import sys
@@ -19,9 +17,7 @@ print("\\n".join(sorted(sys.modules)))
 
 
 def test_training_imports_none_of_what_the_key_leaves_out():
-    modules = subprocess.run(
-        [sys.executable, "-c", IMPORTS], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
+    modules = python_prints(IMPORTS).split()
     assert "cryptopredict.model.build" in modules
     excluded = {path.replace("/", ".") for path in NOT_READ_BY_TRAINING}
     assert not [name for name in modules if name.startswith(tuple(excluded))]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -27,6 +25,7 @@ from cryptopredict.training import steps
 from cryptopredict.training.graph import PairError
 from cryptopredict.training.tasks import BACKTEST
 from tests.api.artifacts import ANY_BACKTEST
+from tests.imports import python_prints
 from tests.local_cluster import train
 from tests.model.quick import QUICK_CONFIG, history_from_prices, quick_job
 
@@ -105,11 +104,7 @@ def test_the_pickle_loads_without_the_training_only_pyarrow(trained):
         f"model = pickle.loads(open({str(trained.path / 'model.pkl')!r}, 'rb').read()); "
         "print(type(model).__name__)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "Prophet"
+    assert python_prints(probe).strip() == "Prophet"
 
 
 def test_the_grid_runs_from_the_first_bar_to_the_horizon(trained, recent_history):

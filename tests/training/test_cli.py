@@ -5,8 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +15,7 @@ from cryptopredict.artifact.record import SUFFIX, read_record
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.training.cli import _interrupted, main
 from cryptopredict.training.progress import REPORT
+from tests.imports import python_prints
 
 # What training does around a fit is tested here, on the session's cluster with a stand-in for
 # Prophet (tests/stand_in.py); the fit's numerics are tests/model's.
@@ -211,10 +210,7 @@ def test_the_client_imports_neither_pandas_nor_prophet():
         "import sys; from cryptopredict.training.cli import main; "
         "print(sorted(m for m in ('pandas', 'prophet', 'cmdstanpy', 'scipy') if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert done.stdout.strip() == "[]"
+    assert python_prints(code).strip() == "[]"
 
 
 def test_until_trains_on_the_bars_closed_by_then(tmp_path):
