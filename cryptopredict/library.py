@@ -23,7 +23,7 @@ from cryptopredict.data.frame import Bars, check_frame, make_frame
 from cryptopredict.data.history import History
 from cryptopredict.data.validation import validate
 from cryptopredict.model.panel_choice import INTERVAL
-from cryptopredict.model.plan import HORIZONS, SERVED, SPLITS, Plan
+from cryptopredict.model.plan import HORIZONS, SERVED, SPLITS
 from cryptopredict.table import forecasts
 from cryptopredict.training import steps
 from cryptopredict.training.cluster import training_client
@@ -82,6 +82,11 @@ def cross_validation(pairs: Sequence[str] = ()) -> pd.DataFrame:
     later), the origin's `split` (`SPLITS`), `y` (the close at `ds`), the served band's and
     naive's point and 50, 80 and 95% bands, each peer's 80% band and point (the close; at 1h, 1d
     and 7d on the evaluation origins and the final test). It reads a checkout's data/."""
+    if not PEERS.exists():  # an installed copy, without docs/ and data/
+        raise ValueError(
+            "cross_validation() reads the panel's data/*.csv.gz and docs/panel_peers.parquet, "
+            f"which {ROOT} lacks: run it in a clone of the repository (pip install -e '.[train]')"
+        )
     peers = pd.read_parquet(PEERS).rename(columns={"pair": "unique_id"})
     known = [*peers["unique_id"].unique(), BTC]
     if not set(pairs) <= set(known):
@@ -118,10 +123,8 @@ def pair_origins(name: str, settings: TrainingSettings) -> pd.DataFrame:
 
 def panel_job(name: str, settings: TrainingSettings, csv: Path = PAIRS_CSV) -> PairJob:
     """One of the panel's pairs (a symbol of `csv`, or BTC/USD) read as training reads it, with
-    the product's plan, its damping left to the panel (tau unset)."""
+    the product's plan (Plan()), its damping left to the panel (tau unset)."""
     asset = ASSETS["btc-usd"] if name == BTC else asset_for_symbol(slug_for_binance(name))
     path = ROOT / "data/btc-usd-1h.csv.gz" if name == BTC else csv.absolute()
     bars = Fetch("1h", "2017-01-01", "auto", path, FetchSettings.of(settings))  # every bar
-    return PairJob(
-        asset, bars, settings, settings.max_horizon_days, config=ModelConfig(), plan=Plan()
-    )
+    return PairJob(asset, bars, settings, settings.max_horizon_days, config=ModelConfig())

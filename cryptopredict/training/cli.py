@@ -1,7 +1,7 @@
-"""`python train.py`: fetch, validate, backtest, train, gate and write the forecast artifact of one
-pair (`--asset`, btc-usd by default) or of the ASSETS setting's (`--all`: slugs, `top:N`, or `*`
-for every pair of `--csv` or the embedded snapshot), each to `<out>/<pair>/`, each a task on a
-Dask cluster; `--all` records what was asked, trained and not, with why, in `<out>/run.json`.
+"""`python train.py` (`cryptopredict train`): fetch, validate, backtest, train, gate and write the
+forecast artifact of one pair (`--asset`, btc-usd by default) or of the ASSETS setting's (`--all`:
+slugs, `top:N`, or `*` for every pair of `--csv` or the embedded snapshot), each to `<out>/<pair>/`
+on a Dask cluster; `--all` records what was asked, trained and not, with why, in `<out>/run.json`.
 
 Exit status: 0 when every pair was trained, or those that failed are within `--tolerate` and
 none is a `--must-train` pair, and one pair at least trained; 1 otherwise (the others are still
@@ -62,8 +62,8 @@ from cryptopredict.utc import iso_utc
 log = logging.getLogger("train")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="train.py", description=__doc__)
+def parse_args(argv: list[str] | None = None, prog: str = "train.py") -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("--source", choices=SOURCE_NAMES, default="auto")
     parser.add_argument(
         "--csv",
@@ -138,8 +138,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The exit status; 130 when Ctrl-C or SIGTERM cut training short."""
+def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
+    """The exit status; 130 when Ctrl-C or SIGTERM cut training short. `prog`: the command."""
     # The first raises KeyboardInterrupt once (also in a shell's background job); the stop that
     # follows ignores any later one (a second Ctrl-C, make's follower, the terminal's).
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -148,18 +148,18 @@ def main(argv: list[str] | None = None) -> int:
         # `make run` starts Python with Ctrl-C held (the Makefile's HOLD_CTRL_C): one that came
         # while Python started comes now.
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-        return _main(argv)
+        return _main(argv, prog)
     except KeyboardInterrupt:
         log.info("interrupted: stopped")
         return 130
 
 
-def _main(argv: list[str] | None) -> int:
-    args = parse_args(argv)
+def _main(argv: list[str] | None, prog: str) -> int:
+    args = parse_args(argv, prog)
     try:
         settings = TrainingSettings.from_env()
     except ConfigError as error:
-        print(f"train.py: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return 2
     args.out = args.out or settings.model_dir
     args.previous = args.previous or args.out

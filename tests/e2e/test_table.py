@@ -174,38 +174,37 @@ def test_a_copy_installed_outside_the_checkout_gives_the_same_table_fit_and_trai
 ):
     """Issue 111: `pyproject.toml` declared no dependency, so an installed copy failed on its
     first import of one. Issue 117: with training's, it fits and predicts as this checkout does,
-    and its `cryptopredict train --csv` trains from another directory."""
-    venv = install(tmp_path, "[train]")
-    code = "import sys, cryptopredict; cryptopredict.forecasts().to_parquet(sys.argv[1])"
-    command = [venv / "bin" / "python", "-c", code, tmp_path / "installed.parquet"]
+    its `cryptopredict train --csv` trains from another directory (its help names that command),
+    and cross_validation(), which reads a checkout's files, says so where a traceback was, its
+    `cryptopredict backtest` leaving the file it was to write as it was."""
+    venv, elsewhere = install(tmp_path, "[train]"), tmp_path / "elsewhere"
+    elsewhere.mkdir()
     environment = {"MODEL_DIR": str(model_dir), "HOME": str(tmp_path)}  # none of this one's
-    done = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, check=False)
-    assert done.returncode == 0, done.stderr.decode()
+    run = partial(subprocess.run, cwd=elsewhere, env=environment, capture_output=True, text=True)
+    code = "import sys, cryptopredict; cryptopredict.forecasts().to_parquet(sys.argv[1])"
+    done = run([venv / "bin" / "python", "-c", code, tmp_path / "installed.parquet"])
+    assert done.returncode == 0, done.stderr
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "installed.parquet"), table)
     code = "import sys, pandas as pd, cryptopredict; cryptopredict.fit(pd.read_csv(sys.argv[1]))"
     code += ".predict(24, level=[50, 90, 99]).to_parquet(sys.argv[2])"
-    command = [venv / "bin" / "python", "-c", code, closes, tmp_path / "own.parquet"]
-    done = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, check=False)
-    assert done.returncode == 0, done.stderr.decode()
+    done = run([venv / "bin" / "python", "-c", code, closes, tmp_path / "own.parquet"])
+    assert done.returncode == 0, done.stderr
     own = fitted.predict(24, level=[50, 90, 99])
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "own.parquet"), own)
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    command = [
-        venv / "bin" / "cryptopredict",
-        "train",
-        "--csv",
-        ROOT / "data" / "btc-usd-1h.csv.gz",
-    ]
-    done = subprocess.run(
-        [*command, "--out", "models"],
-        cwd=elsewhere,
-        env=environment,
-        capture_output=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode()
+    command = [venv / "bin" / "cryptopredict", "train"]
+    done = run([*command, "--csv", ROOT / "data" / "btc-usd-1h.csv.gz", "--out", "models"])
+    assert done.returncode == 0, done.stderr
     assert list(open_artifacts(elsewhere / "models")) == ["btc-usd"]
+    assert run([*command, "--help"]).stdout.startswith("usage: cryptopredict train [-h]")
+    (elsewhere / "origins.csv").write_text("the user's")
+    needs = "cross_validation() reads the panel's data/*.csv.gz and docs/panel_peers.parquet"
+    done = run([venv / "bin" / "cryptopredict", "backtest", "--to", "origins.csv"])
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"backtest: {needs}, which ")  # no traceback
+    code = "import cryptopredict; cryptopredict.cross_validation()"
+    done = run([venv / "bin" / "python", "-c", code])
+    assert done.stderr.splitlines()[-1].startswith(f"ValueError: {needs}, which ")
+    assert (elsewhere / "origins.csv").read_text() == "the user's"
 
 
 @pytest.mark.parametrize(
