@@ -23,8 +23,13 @@ if ! docker buildx imagetools create --tag="$image:$tag" "$image@$digest"; then
     echo "::error title=image tags::the registry refused to move $tag; $then"
     exit 1
 fi
-got=$(docker buildx imagetools inspect --format '{{json .Manifest}}' "$image:$tag" \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin)["digest"])')
+# GHCR serves a tag a while after it moves: read it back again after 10, 30 and 90 s.
+for wait in ${RELEASE_RETRY_DELAYS:-10 30 90} end; do
+    got=$(docker buildx imagetools inspect --format '{{json .Manifest}}' "$image:$tag" \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["digest"])') || got=none
+    if [ "$got" = "$digest" ] || [ "$wait" = end ]; then break; fi
+    sleep "$wait"
+done
 if [ "$got" != "$digest" ]; then
     echo "::error title=image tags::$image:$tag is $got, not the tested $digest; $then"
     exit 1

@@ -74,12 +74,23 @@ if [ "$(cat "$key")" != "$FAKE_TAG_KEY" ]; then
     echo "git@$host: Permission denied (publickey)." >&2; exit 255
 fi
 case "$*" in
-    "git-receive-pack 'octo/cryptopredict.git'") exec git receive-pack "$FAKE_REMOTE" ;;
+    "git-upload-pack 'octo/cryptopredict.git'") exec git upload-pack "$FAKE_REMOTE" ;;
+    "git-receive-pack 'octo/cryptopredict.git'") git receive-pack "$FAKE_REMOTE" || exit ;;
+    *) exit 1 ;;
 esac
-exit 1
+if [ -n "${MONTH_URL:-}" ] && python -m tests.release.month_tools lost "tag push"; then
+    echo "Connection to $host closed by remote host." >&2; exit 255  # pushed, its answer lost
+fi
 """
 NOT_SHOWN = {"message": "Resource not accessible by integration", "status": "403"}  # to a job
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+# GitHub's answers of a server error, as it gives them: its statuses and bodies (a 502, its page).
+SERVER_ERRORS = (
+    (500, b'{"message": "Server Error"}'),
+    (502, b"<!DOCTYPE html><html><head><title>Unicorn! &middot; GitHub</title>"),
+    (503, b'{"message": "Service Unavailable"}'),
+    (504, b'{"message": "We couldn\'t respond to your request in time. Sorry about that."}'),
+)
 # What GitHub answers a dispatch of a workflow that may not run (docs: "Create a workflow dispatch
 # event", https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event).
 NOT_RUN = {"message": "Actions has been disabled for this repository.", "status": "422"}

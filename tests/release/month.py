@@ -35,12 +35,16 @@ from tests.release.month_world import (
     CYCLE_MINUTE,
     HOUR,
     KINDS,
+    REPOSITORY,
     Fault,
     World,
     iso,
 )
 from tests.release.osv import advisory
 from tests.release.workflow_runner import Event
+from tools.release.github import GitHub
+from tools.release.rules import Change
+from tools.release.setup import Choices, schedule
 from tools.release.version import Version
 
 FAULTS = Path(__file__).with_name("month_faults.json")
@@ -197,6 +201,8 @@ class Month:
         self.pushes.append((when, commit))
         if fault is not None:
             self.world.arm(fault)
+        if not self.world.fork.scheduled():  # a disabled workflow runs on nothing
+            return commit
         self.run(
             Event("push", "refs/heads/main", commit, {"head_commit": {"message": message}}),
             "push",
@@ -263,14 +269,17 @@ class Month:
         )
         world, workdir = self.world, self.runner.workdir
         waiting = (world.now, world.run_label, world.moved_in_run)
-        self.busy_until = max(self.busy_until, world.now + HOUR / 10)
+        start = world.now + world.late.pop(number, 0.0)  # GitHub's queue held it that long
+        self.busy_until = max(self.busy_until, start + HOUR / 10)
+        world.releasing.add(number)  # in progress, as the run waiting sees it, until all is back
         try:
-            self.run(event, "dispatch", world.now, number, by or world.run_label)
+            self.run(event, "dispatch", start, number, by or world.run_label)
         except BaseException as error:  # raised by the run that waits for it, once it gives up
             self.failed = error
         finally:
             self.runner.workdir = workdir
             world.now, world.run_label, world.moved_in_run = waiting
+            world.releasing.discard(number)
 
     def issues_after(self, label: str) -> list[str]:
         """The open issues' words (title, body, comments) after a run; what the run did to
@@ -318,6 +327,8 @@ class Month:
             label = next(r.label for r in self.runs if r.sha == pushed and r.event == "push")
             fault.hits.append({"hour": spec["hour"], "run": label, "call": f"revert {tags[-1]}"})
         else:
+            if kind == "schedule-off":  # GitHub disabled it (60 days without activity)
+                self.world.fork.workflows["release.yml"] = "disabled_inactivity"
             self.world.arm(fault)
 
     def person(self, when: float, spec: dict[str, Any]) -> None:
@@ -333,6 +344,12 @@ class Month:
             fault.person = "gave the repository the package's Admin role"
         elif kind == "issues-disabled":  # as the red run says
             fault.person = "turned Issues on"
+        elif kind == "schedule-off":  # as setup --dry-run says: setup enables it, the owner's
+            github = GitHub(self.world.url, REPOSITORY, "the owner's token")
+            for change in schedule(github, Choices()):
+                if isinstance(change, Change) and change.make:
+                    change.make()
+            fault.person = "ran setup, which enabled the release workflow"
         elif kind == "render-hook-refused":  # as the catch-all says: the fix, then a run
             fault.person = "regenerated the deploy hook, set its secret and ran the release"
             inputs = {"inputs": {"start-anew": ""}}

@@ -24,8 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ SIGSTORE_DOWN = (
     "Error: Failed to get a signing certificate from Fulcio: HTTP 503 Service Unavailable"
 )
 CACHE_DENIED = "ERROR: failed to solve: failed to export cache: 403 Forbidden (GitHub's cache)"
+RUNNER_LOST = "The hosted runner: GitHub Actions 42 lost communication with the server."
 
 
 class PricePath:
@@ -149,7 +151,7 @@ def month_workflow() -> dict:
         elif "tools.release deploy" in str(step.get("run", "")):  # its wait, on the month's clock
             step["run"] = step["run"].rstrip() + f" --timeout {900 / TIME_SCALE:g} --interval 0.5"
     for step in workflow["jobs"]["dispatch"]["steps"]:  # the release's run, asked as often
-        if "tools.release wait" in str(step.get("run", "")):
+        if "tools.release dispatch" in str(step.get("run", "")):
             step["run"] = step["run"].rstrip() + f" --interval {60 / TIME_SCALE:g}"
     return workflow
 
@@ -286,8 +288,9 @@ class MonthRunner(ReleaseRunner):
             previous, out = Path(scratch) / "previous", Path(scratch) / "app" / "artifacts"
             previous.mkdir()
             if args["PREVIOUS_IMAGE"]:
+                read = partial(image_files, args["PREVIOUS_IMAGE"], LOGIN, self.world.proxy)
                 try:
-                    files = image_files(args["PREVIOUS_IMAGE"], LOGIN, self.world.proxy)
+                    files = buildkit(read, SystemExit)
                 except SystemExit as error:
                     raise BuildFailedError(f"ERROR: failed to solve: {error}") from None
                 for name, data in files.items():
@@ -296,6 +299,8 @@ class MonthRunner(ReleaseRunner):
                     target.write_bytes(data)
             train = self._train if self.exchanges else self._synthetic
             data_until, source = train(previous, out, args)
+            if self.world.consume("runner", args["MODEL_VERSION"]):  # gone mid-push
+                raise BuildFailedError(RUNNER_LOST)
             try:
                 digest = self._push(out.parent.parent, inputs)
             except OSError as error:  # BuildKit's words (HTTP's status, or a time-out)
@@ -367,18 +372,7 @@ class MonthRunner(ReleaseRunner):
         of the world's faults, each blob as BuildKit pushes it: its index's digest."""
         registry = copy.copy(self.world.registry)
         registry.url, blob = self.world.proxy, registry.blob
-
-        def retried(name: str, data: bytes) -> str:
-            """BuildKit's push of a blob: tried four times, after 1, 2 and 4 s (its retry
-            handler, on a 5xx or a dropped connection)."""
-            for wait in (1, 2, 4):
-                try:
-                    return blob(name, data)
-                except OSError:
-                    time.sleep(wait / TIME_SCALE)
-            return blob(name, data)
-
-        registry.blob = retried
+        registry.blob = lambda name, data: buildkit(partial(blob, name, data), OSError)
         labels = dict(line.split("=", 1) for line in inputs["labels"].splitlines() if "=" in line)
         annotations = dict(
             line.removeprefix("index:").split("=", 1)
@@ -391,6 +385,18 @@ class MonthRunner(ReleaseRunner):
             if path.is_file()
         }
         return registry.push(NAME, [], labels, annotations, files)
+
+
+def buildkit(call: Callable[[], Any], failing: type[BaseException]) -> Any:
+    """`call` as BuildKit makes a registry's request (a blob pushed, a layer pulled): tried four
+    times, after 1, 2 and 4 s on the month's clock, while it fails with `failing` (a 5xx, a
+    dropped connection)."""
+    for wait in (1, 2, 4):
+        try:
+            return call()
+        except failing:
+            time.sleep(wait / TIME_SCALE)
+    return call()
 
 
 def _moves_a_tag(step: Mapping[str, Any]) -> bool:

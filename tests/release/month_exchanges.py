@@ -74,6 +74,8 @@ class Exchanges:
             status, body = (403 if method == "CONNECT" else 503), {"message": "refused"}
         elif kind in ("exchange-429", "exchange-418"):  # too many requests; 418: banned a while
             status, body = int(kind[-3:]), {"code": -1003, "msg": "Too many requests"}
+        elif kind == "exchange-delisted":  # the symbol no longer trades there
+            status, body = 400, {"code": -1121, "msg": "Invalid symbol."}
         elif venue == "binance" and (host != MARKET_DATA or kind == "exchange-451"):
             status, body = 451, REGION_BLOCKED  # a runner's, from the API host (a fault: both)
         else:
@@ -101,6 +103,8 @@ class Exchanges:
         start, end = (pd.Timestamp(asked[key]) for key in ("start", "end"))
         chosen = rows[closed & (rows["timestamp"] >= start) & (rows["timestamp"] <= end)]
         skip = int(asked.get("page_token") or 0)
+        if kind == "exchange-empty-page":  # no bars, and a token to the same page
+            return 200, {"bars": {}, "next_page_token": str(skip)}
         limit = min(int(asked.get("limit") or PAGE[venue]), PAGE[venue])
         token = str(skip + limit) if len(chosen) > skip + limit else None
         answer = alpaca_bars(chosen.iloc[skip : skip + limit], symbol, token)

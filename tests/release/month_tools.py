@@ -252,7 +252,12 @@ def audit() -> int:
     return int(status)
 
 
-TOOLS = {"gh": gh, "docker": docker, "skopeo": skopeo, "make": make}
+def lost(args: list[str]) -> int:
+    """0 where the world says the answer to this call (`args`) is lost after GitHub acted."""
+    return 0 if fault("answer-lost", " ".join(args)) else 1
+
+
+TOOLS = {"gh": gh, "docker": docker, "skopeo": skopeo, "make": make, "lost": lost}
 
 if __name__ == "__main__":
     sys.exit(TOOLS[sys.argv[1]](sys.argv[2:]))

@@ -13,6 +13,7 @@ release's tooling compares a time GitHub gives with its own clock (the package v
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import http.client
 import math
 import re
@@ -27,7 +28,7 @@ from typing import Any
 
 from tests.loopback import Loopback, reply
 from tests.release.ghcr import Package
-from tests.release.github_fork import Fork
+from tests.release.github_fork import SERVER_ERRORS, Fork
 from tests.release.month_tools import digest_of
 from tests.release.oci_registry import LocalRegistry
 from tests.release.osv import Feed
@@ -46,6 +47,8 @@ EXCHANGE_KINDS = (
     "exchange-stale",
     "exchange-429",
     "exchange-418",
+    "exchange-delisted",
+    "exchange-empty-page",
 )
 # Where a job waits (a back-off, a hang, its timeout-minutes), the month's clock runs this many
 # times faster than the wall's.
@@ -74,6 +77,15 @@ KINDS = {
     "issues-disabled": ("issues", "Issues are disabled"),  # a red run, GitHub's mail of it
     "render-cold-start": ("render-wake", "woken"),  # woken within its run: nothing to say
     "cache-export-denied": ("cache-export", "re-run"),
+    "github-rate-limit": ("github-limit", "re-run"),
+    "answer-lost": ("answer-lost", "re-run"),  # GitHub acted, its answer never came
+    "run-queued": ("run-queued", "re-run"),
+    "registry-tag-delay": ("registry-tag", "re-run"),
+    "registry-token-503": ("registry-token", "re-run"),
+    "runner-lost": ("runner", "re-run"),
+    "clock-skew": ("clock", "re-run"),
+    "render-stuck": ("render-hook", "production-not-updated"),
+    "schedule-off": ("schedule", "production-stale"),  # until the owner runs setup
     # BUILD=real's only (its training asks the exchanges), for `hours`: said by the catch-all
     **dict.fromkeys(EXCHANGE_KINDS, ("exchange", "production-stale")),
 }
@@ -81,6 +93,9 @@ START_ANEW = re.compile(r"start(?:s|ing)? the track record anew|start-anew sayin
 # How long the registry's stand-in keeps a request unanswered for a time-out: longer than the
 # release tooling's 10 s.
 HANG_SECONDS = 11.0
+LIMITED = {"message": "API rate limit exceeded for installation ID 1."}
+# How long GHCR takes to serve a tag it was just given (month seconds): its reads are eventual.
+TAG_DELAY = 15.0
 
 
 @dataclass
@@ -129,6 +144,10 @@ class World:
         self.tag_moves: list[tuple[float, str, str]] = []  # (simulated time, tag, digest)
         self.package = Package("octo", NAME.split("/")[1])  # GitHub's packages API of it
         self.running: set[int] = set()  # the dispatched runs started
+        self.releasing: set[int] = set()  # and not yet over: the simulation's state not back
+        self.late: dict[int, float] = {}  # how long a dispatched run was queued (month seconds)
+        self.skew = 0.0  # seconds GitHub's clock is ahead of the runners'
+        self.readable: dict[str, float] = {}  # a tag moved: time.monotonic() GHCR serves it at
         self.start_run: Callable[[int], None] = lambda number: None  # the simulation's
         self.feed = Feed()  # OSV's vulnerability feed, as pip-audit asks it
         self.registry = LocalRegistry(private=True)
@@ -182,8 +201,13 @@ class World:
     # The servers.
 
     def _serve(self, answer: Callable[[BaseHTTPRequestHandler, str], None]) -> str:
+        world = self
+
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # kept alive, as gh and skopeo expect
+
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                return email.utils.formatdate(time.time() + world.skew, usegmt=True)
 
         for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT"):
             setattr(Handler, f"do_{method}", lambda handler, m=method: answer(handler, m))
@@ -201,18 +225,37 @@ class World:
         if path == "/healthz" and self.asleep():
             handler.close_connection = True  # Render starts the instance: no answer yet
             return
-        down = path.startswith(("/repos/", "/users/")) and self.consume("github-api", path)
-        off = path.startswith(f"/repos/{REPOSITORY}/issues") and self.consume("issues", path)
+        lost = method == "POST" and self.consume("answer-lost", path)
         kept = (
-            (503, {"message": "Service Unavailable"})
-            if down
-            else (410, {"message": "Issues are disabled for this repo"})
-            if off
-            else self.issues.handle(method, handler.path, body)
+            self._refused(path)
+            or self.issues.handle(method, handler.path, body)
             or self.feed.handle(method, path, body)
         )
         status, document, *headers = kept or self._answer(method, path, asked, body)
+        if lost:
+            handler.close_connection = True  # GitHub acted; its answer never came back
+            return
         reply(handler, status, document, headers=(headers or [{}])[0].items())
+
+    def _refused(self, path: str) -> tuple | None:
+        """GitHub's answer where a fault strikes this call: its server errors in turn, its rate
+        limits in turn (a 403 past x-ratelimit-remaining, a 429 with retry-after, `seconds` on
+        the month's clock), Issues off; its clock `seconds` ahead where a skew strikes."""
+        if not path.startswith(("/repos/", "/users/")):
+            return None
+        skewed = self.consume("clock", path)
+        self.skew = (skewed.spec.get("seconds") or 600.0) if skewed else 0.0
+        if down := self.consume("github-api", path):
+            return SERVER_ERRORS[(len(down.hits) - 1) % len(SERVER_ERRORS)]
+        if limit := self.consume("github-limit", path):
+            wait = math.ceil((limit.spec.get("seconds") or 60) / TIME_SCALE)
+            reset = str(int(time.time() + self.skew) + wait)
+            if len(limit.hits) % 2:
+                return 403, LIMITED, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}
+            return 429, LIMITED, {"retry-after": str(wait)}
+        if path.startswith(f"/repos/{REPOSITORY}/issues") and self.consume("issues", path):
+            return 410, {"message": "Issues are disabled for this repo"}
+        return None
 
     def _answer(self, method: str, path: str, asked: dict[str, str], body: bytes) -> tuple:
         told = self._stand_ins(path, asked)
@@ -239,9 +282,13 @@ class World:
             shown = next((run for run in self.fork.runs if run["id"] == number), {})
             begin = shown.get("status") == "queued" and number not in self.running
             self.running.add(number)
-        if begin:
-            threading.Thread(target=self.start_run, args=(number,), daemon=True).start()
-        return shown.get("status") == "queued"
+        if begin:  # GitHub's queue may hold it `minutes` first
+            queued = self.consume("run-queued", f"run {number}")
+            self.late[number] = (queued.spec.get("minutes") or 60) * 60 if queued else 0.0
+            timer = threading.Timer(self.late[number] / TIME_SCALE, self.start_run, (number,))
+            timer.daemon = True
+            timer.start()
+        return shown.get("status") == "queued" or number in self.releasing
 
     def asleep(self) -> bool:
         """Whether production sleeps (a cold start struck) and is not awake yet: `seconds` (50)
@@ -313,12 +360,22 @@ class World:
         self.registry._send("DELETE", f"/v2/{NAME}/manifests/{version.digest}")
         return 204, b""
 
-    # The registry, through a proxy that injects its faults and sees every tag move.
+    # The registry, through a proxy that speaks as GHCR does (a token service, its tags served a
+    # while after they move), injects its faults and sees every tag move.
 
     def _registry(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
-        asked = f"{method} {handler.path}"
+        asked, reference = f"{method} {handler.path}", handler.path.rpartition("/manifests/")[2]
+        login = handler.headers.get("Authorization", "")
+        if handler.path.startswith("/token"):  # GHCR's token service: the login, as a token
+            struck = self.consume("registry-token", asked)
+            status = 503 if struck else 200 if login.startswith("Basic ") else 403
+            reply(handler, status, {"token": login[6:]} if status == 200 else {"errors": []})
+            return
+        if time.monotonic() < self.readable.get(reference, 0) and method in ("GET", "HEAD"):
+            reply(handler, 404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]})  # not yet
+            return
         fault = self.consume("registry", asked) or (
             self.consume("registry-push", asked) if "/blobs/uploads/" in asked else None
         )
@@ -334,24 +391,31 @@ class World:
         headers = {  # a header sent more than once (skopeo's Accept) as one list
             key: ", ".join(handler.headers.get_all(key) or [])
             for key in set(handler.headers.keys())
-            if key.lower() != "host"
+            if key.lower() not in ("host", "authorization")
         }
+        if login:  # the token GHCR's token service gave is the registry's own login
+            headers["Authorization"] = login.replace("Bearer ", "Basic ")
         upstream.request(method, handler.path, body=body, headers=headers)
         answer = upstream.getresponse()
         data = answer.read()
         upstream.close()
-        reference = handler.path.rpartition("/manifests/")[2]
         if method == "PUT" and answer.status < 300 and reference.startswith("sha256:"):
             self.pushed(reference)  # a version of the package, as GHCR makes one a manifest
         elif method == "PUT" and answer.status < 300 and not reference.startswith("/"):
+            later = self.consume("registry-tag", asked)
+            wait = (later.spec.get("seconds") or 100) if later else TAG_DELAY
             with self.lock:  # before the client hears back: its next call sees the move
                 self.tag_moves.append((self.now, reference, digest_of(body)))
                 self.package.move(reference, digest_of(body))
                 self.moved_in_run += 1
+                self.readable[reference] = time.monotonic() + wait / TIME_SCALE
         handler.send_response(answer.status)
-        for key, value in answer.getheaders():
+        scope = f'service="ghcr.io",scope="repository:{NAME}:pull"'
+        challenge = f'Bearer realm="{self.proxy}/token",{scope}'
+        for key, value in answer.getheaders():  # GHCR's challenge names its token service
+            said = challenge if key.lower() == "www-authenticate" else value
             if key.lower() not in ("content-length", "connection", "transfer-encoding"):
-                handler.send_header(key, value.replace(self.registry.url, self.proxy))
+                handler.send_header(key, said.replace(self.registry.url, self.proxy))
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         if method != "HEAD":

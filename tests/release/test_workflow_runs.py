@@ -34,7 +34,7 @@ from ci.audit import LOCK_FILES
 from cryptopredict.artifact.run import RUN, TrainingRun
 from tests.release.attestations import attest, certificate
 from tests.release.ghcr import Package
-from tests.release.github_fork import TAG_KEY, Fork
+from tests.release.github_fork import SERVER_ERRORS, TAG_KEY, Fork
 from tests.release.month_build import ReleaseRunner, scratch_remote, stand_ins
 from tests.release.oci_registry import LocalRegistry
 from tests.release.osv import Feed, advisory
@@ -246,11 +246,30 @@ def test_a_push_is_tested_tagged_with_the_deploy_key_and_its_tag_started_buildin
 def test_the_run_on_main_waits_for_the_release_it_started_and_fails_with_it(release):
     """Issue 112: GitHub mails a run's actor, never for a run the workflow's token started: the
     owner's run (a push, the schedule) fails with the release it started, naming its failed
-    job and that job's words, so that GitHub's own mail carries it, Issues on or off."""
+    job and that job's words, so that GitHub's own mail carries it, Issues on or off. Issue 119:
+    the dispatch's answer is lost once GitHub started the run, which is found, not started
+    again; GitHub then fails the wait's next four calls, each with one of its server errors."""
     release.released("failure", failed="sign the tested image's build provenance")
+    handled, lost, failed = release.server.handler, [], []
+
+    def github(method: str, path: str, body: bytes) -> tuple | None:
+        if path.endswith("/runs/2") and len(failed) < 4:  # the wait's calls
+            failed.append(SERVER_ERRORS[len(failed)])
+            return failed[-1]
+        answer = handled(method, path, body)
+        if path.endswith("/dispatches"):  # GitHub starts the run; its first answer is lost
+            lost.append(answer)
+            return SERVER_ERRORS[1] if len(lost) == 1 else answer
+        return answer
+
+    release.server.handler = github
+    steps = release.runner.workflow["jobs"]["dispatch"]["steps"]
+    [dispatch] = [step for step in steps if "tools.release dispatch" in step.get("run", "")]
+    dispatch["run"] = dispatch["run"].rstrip() + " --interval 0.1"  # the wait's asks
     x = release.push("Add a pair")
     run = release.runner.run(push_event(x), reuse={"base": {}, "test": {}})
     assert [run.result(job) for job in ("tag", "dispatch")] == ["success", "failure"]
+    assert (len(lost), len(failed)) == (1, 4), "one start; the wait outlasted four failures"
     said = run.failure().output
     assert "::error title=release dispatch::the release https://" in said
     assert f"ended failure: sign the tested image's build provenance: {SIGSTORE_DOWN}" in said

@@ -279,7 +279,7 @@ def _dependabot(github: GitHub, _: Choices) -> Found:
     return [Change(said + "advisory names)", make)]
 
 
-def _schedule(github: GitHub, _: Choices) -> Found:
+def schedule(github: GitHub, _: Choices) -> Found:
     """The release workflow enabled with the owner's token (GitHub runs no schedule of a fork
     until then, and mails a scheduled run to who enabled it), and a scheduled run within seven
     hours of that; else the button on the workflow's page."""
@@ -327,7 +327,7 @@ STEPS = (
     _package,
     _pages,
     _dependabot,
-    _schedule,
+    schedule,
     _release_runs,
 )
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 import tempfile
 import urllib.parse
+from functools import partial
 from pathlib import Path
 
 from tools.release.github import GitHub, GitHubError
@@ -98,14 +100,13 @@ def push_with_key(refspec: str, tag: str, github: GitHub, key: str) -> None:
         options = [part for option in (*SSH_OPTIONS, known) for part in ("-o", option)]
         ssh = shlex.join(["ssh", "-F", "/dev/null", "-i", str(key_file), *options])
         url = f"git@{ssh_host(github)}:{github.repository}.git"
-        result = subprocess.run(
-            ["git", "push", "--quiet", url, refspec],
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "GIT_SSH_COMMAND": ssh, "GIT_TERMINAL_PROMPT": "0"},
-        )
-    if result.returncode != 0:
+        env = {**os.environ, "GIT_SSH_COMMAND": ssh, "GIT_TERMINAL_PROMPT": "0"}
+        run = partial(subprocess.run, capture_output=True, text=True, check=False, env=env)
+        result = run(["git", "push", "--quiet", url, refspec])
+        held = result.returncode and run(["git", "ls-remote", url, f"refs/tags/{tag}"]).stdout
+    if held and held.split()[:1] == [refspec.partition(":")[0]]:  # the push's answer lost
+        print(f"{tag}: git's answer was lost, and GitHub holds the tag", file=sys.stderr)
+    elif result.returncode != 0:
         said = " | ".join(line.strip() for line in result.stderr.splitlines() if line.strip())
         fixes = [fix for words, fix in PUSH_REFUSALS if words in result.stderr]
         raise TagError(
