@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +25,27 @@ T = TypeVar("T")
 
 @dataclass
 class LiveServer:
+    """A started `api.py`; as a context, terminated (SIGTERM) and waited for on leaving."""
+
     url: str
     process: subprocess.Popen
     log: Path
+
+    def __enter__(self) -> LiveServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def answered(url: str, timeout: float = 60) -> tuple[int, bytes]:
+    """The status and body of a GET of `url`, an HTTP error's too."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 def start_server(

@@ -160,7 +160,7 @@ def conforms(spec) -> Callable[..., None]:
 def live_server(artifact_dir, tmp_path_factory) -> Iterator[LiveServer]:
     logs = tmp_path_factory.mktemp("live")
     # No minute database (the default, .cache/market.db, may exist on a developer's machine).
-    server = start_server(artifact_dir, logs / "api.log", DATABASE_URL=f"sqlite:///{logs}/none.db")
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    with start_server(
+        artifact_dir, logs / "api.log", DATABASE_URL=f"sqlite:///{logs}/none.db"
+    ) as server:
+        yield server

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from cryptopredict.artifact.schema import GRID
 from tests.crafted import resealed, retyped
-from tests.live_server import LiveServer, start_server
+from tests.live_server import LiveServer, answered, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -30,28 +28,19 @@ ROUTES = (
 
 
 def fetch(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as refused:
-        return refused.code, refused.read().decode()
+    status, body = answered(url)
+    return status, body.decode()
 
 
 def serve(copy: Path, tmp_path: Path) -> LiveServer:
     return start_server(copy, tmp_path / "api.log", DATABASE_URL=f"sqlite:///{tmp_path}/none.db")
 
 
-def stop(server: LiveServer) -> None:
-    server.process.terminate()
-    server.process.wait(timeout=10)
-
-
 def test_an_object_field_in_the_grid_takes_down_its_asset_only(copy, tmp_path):
     """Before issue 38 the first forecast of such a grid ended the process (SIGSEGV)."""
     retyped(copy / "btc-usd" / GRID, "step", "|O")
     resealed(copy / "btc-usd", GRID)
-    server = serve(copy, tmp_path)
-    try:
+    with serve(copy, tmp_path) as server:
         for _ in range(3):  # asked again and again: the same answer, the same process
             status, body = fetch(f"{server.url}/bitcoin?date=2026-07-20")
             assert status == 503, body
@@ -66,8 +55,6 @@ def test_an_object_field_in_the_grid_takes_down_its_asset_only(copy, tmp_path):
         assert (status, health["status"]) == (200, "degraded")
         assert [entry["asset"] for entry in health["unavailable"]] == ["btc-usd"]
         assert server.process.poll() is None
-    finally:
-        stop(server)
 
 
 def test_a_grid_linked_to_a_file_outside_the_model_directory_reaches_no_answer(copy, tmp_path):
@@ -76,12 +63,9 @@ def test_a_grid_linked_to_a_file_outside_the_model_directory_reaches_no_answer(c
     digest = hashlib.sha256(secret.read_bytes()).hexdigest()
     (copy / "btc-usd" / GRID).unlink()
     (copy / "btc-usd" / GRID).symlink_to(secret)
-    server = serve(copy, tmp_path)
-    try:
+    with serve(copy, tmp_path) as server:
         answers = {route: fetch(server.url + route) for route in ROUTES}
         eth = fetch(f"{server.url}/forecast/eth-usd?date=2026-07-01")
-    finally:
-        stop(server)
     assert answers["/bitcoin?date=2026-07-20"][0] == 503
     assert "btc-usd/grid.npy: is a symbolic link" in answers["/bitcoin?date=2026-07-20"][1]
     assert eth[0] == 200
@@ -96,10 +80,7 @@ def test_a_grid_linked_even_to_its_own_bytes_is_refused(copy, tmp_path):
     moved = tmp_path / "grid-elsewhere.npy"
     (copy / "btc-usd" / GRID).rename(moved)
     (copy / "btc-usd" / GRID).symlink_to(moved)
-    server = serve(copy, tmp_path)
-    try:
+    with serve(copy, tmp_path) as server:
         status, body = fetch(f"{server.url}/bitcoin?date=2026-07-20")
-    finally:
-        stop(server)
     assert status == 503
     assert "btc-usd/grid.npy: is a symbolic link" in body

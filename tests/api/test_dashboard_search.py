@@ -26,10 +26,10 @@ def browser(chromium) -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def server(many_pairs_dir, tmp_path_factory) -> Iterator[LiveServer]:
     logs = tmp_path_factory.mktemp("search")
-    live = start_server(many_pairs_dir, logs / "api.log", DATABASE_URL=f"sqlite:///{logs}/none.db")
-    yield live
-    live.process.terminate()
-    live.process.wait(timeout=10)
+    with start_server(
+        many_pairs_dir, logs / "api.log", DATABASE_URL=f"sqlite:///{logs}/none.db"
+    ) as live:
+        yield live
 
 
 def found_by_the_api(server: LiveServer, q: str) -> list[str]:

@@ -54,13 +54,10 @@ HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 def edge(request, artifact_dir, tmp_path) -> Iterator[LiveServer]:
     """`python api.py` with its defaults, or the settings a test asks."""
     settings = getattr(request, "param", {})
-    server = start_server(
+    with start_server(
         artifact_dir, tmp_path / "api.log", proxied=True, ACCESS_LOG="true", **settings
-    )
-    yield server
-    if server.process.poll() is None:
-        server.process.terminate()
-        server.process.wait(timeout=15)
+    ) as server:
+        yield server
 
 
 @pytest.fixture
@@ -145,15 +142,14 @@ def test_the_logs_name_the_client_by_the_one_header_its_proxy_sets(
     connection's address, or behind another proxy the last value of the header it sets
     (CLIENT_IP_HEADER, issue 113: render.yaml's True-Client-IP, or X-Forwarded-For's last
     entry); nothing else a client sends."""
-    server = start_server(
+    with start_server(
         artifact_dir,
         tmp_path / "api.log",
         proxied=True,
         ACCESS_LOG="true",
         MAX_CONNECTIONS_PER_CLIENT="0" if header else "100",
         CLIENT_IP_HEADER=header,
-    )
-    try:
+    ) as server:
         # The second refused by HAProxy; the third's last entry no address: the connection's.
         for method, forwarded in (
             (b"GET", b"7.7.7.7"),
@@ -169,9 +165,6 @@ def test_the_logs_name_the_client_by_the_one_header_its_proxy_sets(
                     b"X-Forwarded-For: 6.6.6.6, " + forwarded + b"\r\n\r\n"
                 )
                 assert asking.recv(65536)
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=15)
     log = server.log.read_text()
     assert f'client={client} method="GET" path="/healthz" status=200' in log
     assert f'client={client} from={OTHER_CLIENT} get "/healthz" status=405 ' in log

@@ -145,7 +145,7 @@ def test_a_feed_pointed_at_a_dead_port_says_its_error_in_healthz_and_metrics(
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     started = int(time.time())
-    server = start_server(
+    with start_server(
         artifact_dir,
         tmp_path / "api.log",
         LATEST_PRICES=f"binance=http://127.0.0.1:{port}",
@@ -153,8 +153,7 @@ def test_a_feed_pointed_at_a_dead_port_says_its_error_in_healthz_and_metrics(
         LIVE_CACHE_SECONDS="0",
         POLLER_FAILING_AFTER="1",
         STALE_AFTER_HOURS="1000000",  # the fixture's data ends months ago (test_staleness.py)
-    )
-    try:
+    ) as server:
         deadline = time.monotonic() + 60
         while True:
             with urllib.request.urlopen(f"{server.url}/healthz", timeout=10) as answer:
@@ -164,9 +163,6 @@ def test_a_feed_pointed_at_a_dead_port_says_its_error_in_healthz_and_metrics(
             time.sleep(0.1)
         with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as answer:
             text = answer.read().decode()
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=30)
     feed = body["latest_prices"]
     assert body["status"] == "degraded", body
     assert feed["sources"] == ["binance"]

@@ -418,16 +418,12 @@ def test_the_shipped_render_service_feeds_itself_and_answers_from_binance(
     fake, moved = exchange
     started = time.monotonic()
     # The image's command: behind HAProxy, which render.yaml's MAX_CONNECTIONS_PER_CLIENT=0 sets.
-    server = start_server(
+    with start_server(
         artifact_dir, tmp_path / "api.log", proxied=True, **render_service_env(fake, tmp_path)
-    )
-    try:
+    ) as server:
         body = polled_bitcoin_in(server, 1)
         price = polled_price(server)
         live = get(server, "/live")
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=30)
     assert time.monotonic() - started < 120
     closed = [bar for bar in moved if bar.ts + MINUTE <= time.time()]
     assert body["anchor"]["source"] == "binance"
@@ -446,14 +442,13 @@ def test_an_application_built_again_reads_the_server_s_one_feed(exchange, artifa
     fake, _ = exchange
     model_dir = tmp_path / "models"
     shutil.copytree(artifact_dir, model_dir)
-    server = start_server(
+    with start_server(
         model_dir,
         tmp_path / "api.log",
         LATEST_PRICES=f"binance={fake.url}",
         LATEST_PRICE_SECONDS="3600",  # not due again in this test, however slowly it runs
         DATABASE_URL=f"sqlite:///{tmp_path / 'market.db'}",
-    )
-    try:
+    ) as server:
         polled_bitcoin_in(server, 2)
         first = threads_of(server.process)
         sources = []
@@ -465,9 +460,6 @@ def test_an_application_built_again_reads_the_server_s_one_feed(exchange, artifa
                 time.sleep(0.05)
             sources.append(bitcoin_in(server, 2)["anchor"]["source"])
         assert threads_of(server.process) <= first + 2
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=30)
     assert sources == ["binance"] * 10  # each application at once from the price read before
     assert [path for path, _ in fake.requests if path.endswith("/ticker/price")] == [
         "/api/v3/ticker/price"

@@ -20,8 +20,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +30,7 @@ from cryptopredict.collect.replay import read_minutes
 from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.minutes.store import MinuteStore
-from tests.live_server import serving_url
+from tests.live_server import answered, serving_url
 from tests.paths import MINUTE_SAMPLE as SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,7 +223,7 @@ def test_the_served_api_never_logs_the_password(artifact_dir, tmp_path):
         )
     try:
         base = serving_url(server, log)
-        statuses = {route: _status(base + route) for route in (*ROUTES, "/live")}
+        statuses = {route: answered(base + route)[0] for route in (*ROUTES, "/live")}
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
@@ -234,14 +232,6 @@ def test_the_served_api_never_logs_the_password(artifact_dir, tmp_path):
     assert PASSWORD not in written
     assert "Traceback" not in written
     assert 'path="/price/btc-usd" status=503' in written  # the access log, and clean
-
-
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return answer.status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def test_the_minutes_say_where_they_came_from(artifacts, artifact_dir, minutes, tmp_path):

@@ -35,15 +35,13 @@ def silent_listener() -> Iterator[socket.socket]:
 @pytest.fixture
 def server(artifact_dir, tmp_path, silent_listener) -> Iterator[LiveServer]:
     port = silent_listener.getsockname()[1]
-    started = start_server(
+    with start_server(
         artifact_dir,
         tmp_path / "api.log",
         DATABASE_URL=f"postgresql://reader:pw@127.0.0.1:{port}/market",
         LIVE_CONNECT_TIMEOUT="30",
-    )
-    yield started
-    started.process.terminate()
-    started.process.wait(timeout=10)
+    ) as started:
+        yield started
 
 
 class Request(threading.Thread):

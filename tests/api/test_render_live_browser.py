@@ -29,10 +29,9 @@ def test_the_shipped_service_s_live_panel_draws_its_own_feed(
 ):
     fake, moved = exchange
     started = time.monotonic()
-    server = start_server(
+    with start_server(
         artifact_dir, tmp_path / "api.log", proxied=True, **render_service_env(fake, tmp_path)
-    )
-    try:
+    ) as server:
         while True:
             try:
                 with urllib.request.urlopen(f"{server.url}/price/btc-usd", timeout=10) as answer:
@@ -74,9 +73,6 @@ def test_the_shipped_service_s_live_panel_draws_its_own_feed(
             source = panel.get_attribute("data-source")
             assert browser.blocked == []
             assert browser.problems == []
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=30)
     assert answered < 120
     assert price["source"] == "binance"
     assert 0 <= price["age_seconds"] < 120

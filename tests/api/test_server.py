@@ -22,7 +22,7 @@ from cryptopredict.artifact.training import VERSION, PairStatus, TrainingStatus,
 from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.utc import iso_utc
 from tests.imports import python_prints
-from tests.live_server import start_server
+from tests.live_server import answered, start_server
 from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
@@ -59,11 +59,8 @@ def newer_schema(directory: Path) -> None:
 
 
 def answer_of(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url) as answer:
-            return answer.status, json.load(answer)
-    except urllib.error.HTTPError as refused:
-        return refused.code, json.load(refused)
+    status, body = answered(url)
+    return status, json.loads(body)
 
 
 @pytest.mark.parametrize(
@@ -76,8 +73,7 @@ def answer_of(url: str) -> tuple[int, dict]:
 )
 def test_a_damaged_artifact_answers_503_and_the_others_are_served(copy, tmp_path, damage, message):
     damage(copy / "btc-usd")
-    server = start_server(copy, tmp_path / "api.log")
-    try:
+    with start_server(copy, tmp_path / "api.log") as server:
         status, health = answer_of(f"{server.url}/healthz")
         assert status == 200
         status, answer = answer_of(f"{server.url}/bitcoin?date=2026-07-20")
@@ -91,9 +87,6 @@ def test_a_damaged_artifact_answers_503_and_the_others_are_served(copy, tmp_path
         assert (status, health["status"]) == (200, "degraded")
         assert [entry["asset"] for entry in health["unavailable"]] == ["btc-usd"]
         assert re.search(message, health["unavailable"][0]["detail"])
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=10)
     assert re.search(f"cannot serve btc-usd: .*{message}", server.log.read_text())
 
 
@@ -117,41 +110,31 @@ def test_no_artifact_says_to_train_first(tmp_path):
     assert "no such directory; train first: `make run` trains and serves, `make train`" in line
 
 
-def test_without_a_bitcoin_artifact_the_others_are_served_and_bitcoin_is_unknown(copy, tmp_path):
+@pytest.mark.parametrize(
+    ("training", "said"),
+    [
+        (False, "WARNING api: no btc-usd artifact: /bitcoin and /bitcoin/forecast answer 404"),
+        # `ASSETS=sol-usd make run`: no BTC/USD is what was asked for, said at INFO.
+        (True, "INFO    api: btc-usd is not trained in this run: /bitcoin answers 404"),
+    ],
+)
+def test_without_a_bitcoin_artifact_the_log_says_why_bitcoin_answers_404(
+    copy, tmp_path, training, said
+):
+    """What is served without it: tests/api/test_assets.py."""
     shutil.rmtree(copy / "btc-usd")
-    server = start_server(copy, tmp_path / "api.log")
-    try:
-        with urllib.request.urlopen(f"{server.url}/forecast/eth-usd?date=2026-07-01") as answer:
-            assert json.load(answer)["model_version"] == "test-eth-1"
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(f"{server.url}/bitcoin?date=2026-07-01")
-        assert refused.value.code == 404
-        assert json.load(refused.value)["error"] == "unknown_asset"
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=10)
-    log = server.log.read_text()
-    assert "no btc-usd artifact: /bitcoin and /bitcoin/forecast answer 404" in log
-
-
-def test_a_run_training_other_pairs_than_bitcoin_is_not_warned_about(copy, tmp_path):
-    """`ASSETS=sol-usd make run`: no BTC/USD is what was asked for, said at INFO."""
-    shutil.rmtree(copy / "btc-usd")
-    index_artifacts(copy)
-    now = datetime.now(UTC).replace(microsecond=0)
-    pair = PairStatus(asset="eth-usd", state="running", step="backtest", eta_seconds=None)
-    write_status(
-        copy,
-        TrainingStatus(
+    if training:
+        index_artifacts(copy)
+        now = datetime.now(UTC).replace(microsecond=0)
+        pair = PairStatus(asset="eth-usd", state="running", step="backtest", eta_seconds=None)
+        status = TrainingStatus(
             version=VERSION, started_at=now, updated_at=now, eta_seconds=None, pairs=(pair,)
-        ),
-    )
-    server = start_server(copy, tmp_path / "api.log")
-    server.process.terminate()
-    server.process.wait(timeout=10)
-    log = server.log.read_text()
-    assert "INFO    api: btc-usd is not trained in this run: /bitcoin answers 404" in log
-    assert "WARNING" not in log
+        )
+        write_status(copy, status)
+    with start_server(copy, tmp_path / "api.log") as server:
+        log = server.log.read_text()  # said before it serves
+    assert said in log
+    assert ("WARNING" in log) is not training
 
 
 @pytest.mark.parametrize(
@@ -169,18 +152,13 @@ def test_a_port_in_use_is_named(artifact_dir, live_server):
     assert f"cannot listen on 127.0.0.1:{port}" in line
 
 
-def get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return response.status, response.read()
-
-
 def test_the_live_server_answers(live_server, facts):
     with urllib.request.urlopen(live_server.url + "/healthz", timeout=30) as response:
         assert response.status == 200
         body = response.read()
         assert "Server" not in response.headers
     assert json.loads(body)["model_version"] == facts.model_version
-    status, body = get(f"{live_server.url}/bitcoin?date={iso_utc(facts.data_end)}")
+    status, body = answered(f"{live_server.url}/bitcoin?date={iso_utc(facts.data_end)}")
     assert status == 200
     answer = json.loads(body)  # at the data's end: the last close, no band (issue 117)
     assert answer["prediction_low"] == answer["prediction_high"] == answer["anchor"]["price"] > 0
@@ -189,7 +167,7 @@ def test_the_live_server_answers(live_server, facts):
 def test_the_access_log_is_off_by_default(artifact_dir, tmp_path, facts):
     server = start_server(artifact_dir, tmp_path / "api.log")
     try:
-        status, _ = get(f"{server.url}/bitcoin?date={iso_utc(facts.data_end)}")
+        status, _ = answered(f"{server.url}/bitcoin?date={iso_utc(facts.data_end)}")
         assert status == 200
     finally:
         server.process.send_signal(signal.SIGTERM)

@@ -11,7 +11,6 @@ import json
 import math
 import shutil
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from cryptopredict.artifact.training import (
 )
 from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.config import ApiSettings
-from tests.live_server import start_server
+from tests.live_server import answered, start_server
 
 BACKTEST = "backtest of the served forecast"
 NO_SOURCE = "no source delivered NOSUCH/USD 1h bars (the embedded data holds no NOSUCH/USD)"
@@ -323,33 +322,21 @@ def test_before_its_first_model_every_route_answers_503_with_the_progress(
     assert client.get("/bitcoin?date=2026-08-01").status_code == 200
 
 
-def _get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return answer.status, json.load(answer)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
-
-
 def test_the_server_serves_a_pair_as_soon_as_its_artifact_is_written(artifact_dir, tmp_path):
     model_dir = tmp_path / "models"
     model_dir.mkdir()
     shutil.copytree(artifact_dir / "btc-usd", model_dir / "btc-usd")
     index_artifacts(model_dir)
-    server = start_server(model_dir, tmp_path / "api.log")
-    try:
-        assert _get(f"{server.url}/forecast/eth-usd?date=2026-06-01")[0] == 404
+    with start_server(model_dir, tmp_path / "api.log") as server:
+        assert answered(f"{server.url}/forecast/eth-usd?date=2026-06-01")[0] == 404
         # As training writes one: beside the others, then swapped in, then the index.
         shutil.copytree(artifact_dir / "eth-usd", model_dir / ".tmp-eth-usd")
         (model_dir / ".tmp-eth-usd").rename(model_dir / "eth-usd")
         index_artifacts(model_dir)
         deadline = time.monotonic() + 60  # the server looks every second; a loaded machine lags
-        while _get(f"{server.url}/forecast/eth-usd?date=2026-06-01")[0] != 200:
+        while answered(f"{server.url}/forecast/eth-usd?date=2026-06-01")[0] != 200:
             assert time.monotonic() < deadline, server.log.read_text()
             time.sleep(0.2)
-        assets = _get(f"{server.url}/assets")[1]
+        assets = json.loads(answered(f"{server.url}/assets")[1])
         assert [asset["asset"] for asset in assets["assets"]] == ["btc-usd", "eth-usd"]
         assert "the artifacts changed: serving them now" in server.log.read_text()
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=30)

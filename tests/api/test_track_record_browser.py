@@ -26,10 +26,8 @@ TRACES = "element => element.data.map(t => ({name: t.name, x: t.x, y: t.y}))"
 def served(artifact_dir, real_closes, tmp_path_factory) -> Iterator[LiveServer]:  # noqa: F811
     directory = tmp_path_factory.mktemp("track")
     model_dir = baked(artifact_dir, directory / "models", real_closes)
-    server = start_server(model_dir, directory / "api.log")
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    with start_server(model_dir, directory / "api.log") as server:
+        yield server
 
 
 def test_the_panel_shows_how_the_issued_forecasts_fared(chromium, served):

@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from tests.live_server import logged, make, make_run, serving_url
+from tests.live_server import answered, logged, make, make_run, serving_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -53,9 +53,9 @@ def test_make_run_serves_what_trained_and_names_what_did_not(tmp_path):
         assert health["training"] is None
         # Every route, once (issue 61, bar 4): serving writes no database, the track record
         # included (it is read from the model directory).
-        assert _status(url, "/model/sol-usdt/track-record") == 200
+        assert answered(f"{url}/model/sol-usdt/track-record")[0] == 200
         for path in _routes(url):
-            _status(url, path.replace("{asset}", "sol-usdt") + "?date=2026-08-01")
+            answered(url + path.replace("{asset}", "sol-usdt") + "?date=2026-08-01")[0]
         assert not (tmp_path / "none.db").exists()
         assert sorted(path.name for path in tmp_path.rglob("*.db*")) == []
     finally:
@@ -102,14 +102,6 @@ def test_make_run_stops_when_no_pair_was_trained(tmp_path):
 def _routes(url: str) -> list[str]:
     with urllib.request.urlopen(f"{url}/openapi.json") as answer:
         return list(json.load(answer)["paths"])
-
-
-def _status(url: str, path: str) -> int:
-    try:
-        with urllib.request.urlopen(url + path, timeout=60) as answer:
-            return int(answer.status)
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def _health(url: str) -> dict:

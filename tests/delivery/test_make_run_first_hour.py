@@ -13,13 +13,11 @@ import os
 import re
 import signal
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
 import pytest
 
-from tests.live_server import make_run, serving_url
+from tests.live_server import answered, make_run, serving_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -48,11 +46,11 @@ def first_run(tmp_path_factory) -> FirstRun:
         deadline = time.monotonic() + 500
         while not statuses or statuses[-1] != 200 or "serving until Ctrl-C" not in log.read_text():
             assert time.monotonic() < deadline, log.read_text()
-            status, body = _answer(f"{url}/bitcoin?date=2026-08-01")
+            status, body = answered(f"{url}/bitcoin?date=2026-08-01")
             statuses.append(status)
             answers += [body] if status == 200 else []
             if len(statuses) % 10 == 0:
-                training.append(json.loads(_answer(f"{url}/healthz")[1]))
+                training.append(json.loads(answered(f"{url}/healthz")[1]))
             time.sleep(POLL_SECONDS)
     finally:
         os.killpg(process.pid, signal.SIGINT)
@@ -112,11 +110,3 @@ def test_requests_refused_while_training_are_not_said_one_a_line(first_run):
     training = first_run.log[: first_run.log.index("training is over")]
     assert first_run.statuses.count(503) > 10
     assert " status=503 " not in training
-
-
-def _answer(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as answer:
-            return int(answer.status), answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()

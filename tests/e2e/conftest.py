@@ -68,10 +68,8 @@ def minute_database(tmp_path_factory) -> str:
 def live(model_dir, reports, minute_database) -> Iterator[LiveServer]:
     log = reports / f"api-{worker()}.log"  # one server per worker
     # Behind HAProxy, as the image and `make serve` serve it.
-    server = start_server(model_dir, log, proxied=True, DATABASE_URL=minute_database)
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    with start_server(model_dir, log, proxied=True, DATABASE_URL=minute_database) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -53,10 +53,8 @@ def minutes(tmp_path_factory) -> tuple[str, float]:
 
 
 def serving(model_dir: Path, log: Path, **env: str) -> Iterator[LiveServer]:
-    server = start_server(model_dir, log, **env)
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    with start_server(model_dir, log, **env) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -66,8 +66,7 @@ def answers(releases, tmp_path_factory) -> list[dict[int, dict[int, tuple[float,
     for index, model_dir in enumerate(releases[:4]):
         record = read_records(model_dir)["btc-usd"]
         issue, newest = record.issues[-1], record.pending.issue == len(record.issues) - 1
-        server = served(model_dir, logs / f"api-{index}.log")
-        try:
+        with served(model_dir, logs / f"api-{index}.log") as server:
             mine: dict[int, dict[int, tuple[float, float, float]]] = {}
             for level in LEVELS:
                 for lead in record.pending.lead[newest].tolist():
@@ -81,18 +80,13 @@ def answers(releases, tmp_path_factory) -> list[dict[int, dict[int, tuple[float,
                         body["prediction_high"],
                     )
             found.append(mine)
-        finally:
-            server.process.terminate()
-            server.process.wait(timeout=10)
     return found
 
 
 @pytest.fixture(scope="module")
 def fifth(releases, tmp_path_factory) -> Iterator[LiveServer]:
-    server = served(releases[4], tmp_path_factory.mktemp("fifth") / "api.log")
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    with served(releases[4], tmp_path_factory.mktemp("fifth") / "api.log") as server:
+        yield server
 
 
 def scored_leads(record, index: int) -> set[int]:
@@ -123,12 +117,8 @@ def test_bar_1_the_figures_equal_an_independent_computation(releases, answers, t
     """From each release's `/forecast` answers at its instants and the hourly close there."""
     record = read_records(releases[3])["btc-usd"]
     closes = closes_of(releases[3])
-    server = served(releases[3], tmp_path / "api.log")
-    try:
+    with served(releases[3], tmp_path / "api.log") as server:
         found = get(server, "/model/btc-usd/track-record").json()
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=10)
     assert found["issues"] == 4
     compared = 0
     for lead in found["leads"]:
