@@ -155,18 +155,6 @@ def test_a_missing_bar_inside_the_history_gives_a_null_actual(client, facts, con
     assert response.get_json()["prediction"] > 0
 
 
-def test_the_same_instant_in_any_notation_gets_the_same_answer(client, facts):
-    epoch = facts.data_end - 6 * HOUR
-    utc = iso_utc(epoch)
-    day, time = utc[:10], utc[11:19]
-    hour = int(time[:2])
-    shifted = f"{day}T{(hour + 2) % 24:02d}{time[2:]}+02:00" if hour < 22 else None
-    forms = [utc, utc.replace("Z", "+00:00"), utc[:-1], utc.replace("T", " ")]
-    forms += [shifted] if shifted else []
-    answers = [client.get("/bitcoin", query_string={"date": form}).get_json() for form in forms]
-    assert all(answer == answers[0] for answer in answers)
-
-
 def test_answers_are_deterministic(client, app, facts):
     url = f"/bitcoin?date={iso_utc(facts.data_end + 30 * HOUR + 17)}"
     first = client.get(url).data
