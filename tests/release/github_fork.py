@@ -91,6 +91,7 @@ SERVER_ERRORS = (
     (503, b'{"message": "Service Unavailable"}'),
     (504, b'{"message": "We couldn\'t respond to your request in time. Sorry about that."}'),
 )
+LIMITED = {"message": "API rate limit exceeded for installation ID 1."}  # a 403's or a 429's
 # What GitHub answers a dispatch of a workflow that may not run (docs: "Create a workflow dispatch
 # event", https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event).
 NOT_RUN = {"message": "Actions has been disabled for this repository.", "status": "422"}

@@ -43,7 +43,6 @@ from tests.release.month_world import (
 from tests.release.osv import advisory
 from tests.release.workflow_runner import Event
 from tools.release.github import GitHub
-from tools.release.rules import Change
 from tools.release.setup import Choices, schedule
 from tools.release.version import Version
 
@@ -345,10 +344,8 @@ class Month:
         elif kind == "issues-disabled":  # as the red run says
             fault.person = "turned Issues on"
         elif kind == "schedule-off":  # as setup --dry-run says: setup enables it, the owner's
-            github = GitHub(self.world.url, REPOSITORY, "the owner's token")
-            for change in schedule(github, Choices()):
-                if isinstance(change, Change) and change.make:
-                    change.make()
+            [enable] = schedule(GitHub(self.world.url, REPOSITORY, "the owner's token"), Choices())
+            enable.make()
             fault.person = "ran setup, which enabled the release workflow"
         elif kind == "render-hook-refused":  # as the catch-all says: the fix, then a run
             fault.person = "regenerated the deploy hook, set its secret and ran the release"

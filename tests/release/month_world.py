@@ -28,7 +28,7 @@ from typing import Any
 
 from tests.loopback import Loopback, reply
 from tests.release.ghcr import Package
-from tests.release.github_fork import SERVER_ERRORS, Fork
+from tests.release.github_fork import LIMITED, SERVER_ERRORS, Fork
 from tests.release.month_tools import digest_of
 from tests.release.oci_registry import LocalRegistry
 from tests.release.osv import Feed
@@ -93,7 +93,6 @@ START_ANEW = re.compile(r"start(?:s|ing)? the track record anew|start-anew sayin
 # How long the registry's stand-in keeps a request unanswered for a time-out: longer than the
 # release tooling's 10 s.
 HANG_SECONDS = 11.0
-LIMITED = {"message": "API rate limit exceeded for installation ID 1."}
 # How long GHCR takes to serve a tag it was just given (month seconds): its reads are eventual.
 TAG_DELAY = 15.0
 

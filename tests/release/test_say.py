@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.release.github_fork import Fork
+from tests.release.github_fork import LIMITED, Fork
 from tests.release.github_issues import Issues
 from tools.release import cli, retry
 from tools.release.say import LABEL, PREAMBLE, sections
@@ -236,7 +236,6 @@ def test_a_rate_limit_is_waited_out_as_github_names_it_never_said_as_a_permissio
     status, headers, waited = limit
     slept: list[float] = []
     monkeypatch.setattr(retry, "sleep", slept.append)
-    limited = json.dumps({"message": "API rate limit exceeded for installation ID 1."}).encode()
     calls: list[str] = []
 
     def github(method: str, path: str, body: bytes) -> tuple:
@@ -244,7 +243,7 @@ def test_a_rate_limit_is_waited_out_as_github_names_it_never_said_as_a_permissio
         if len(calls) not in (1, 3):  # the listing and the opening, each refused once
             return issues.handle(method, path, body)
         shown = {k: v.format(reset=int(time.time()) + waited) for k, v in headers.items()}
-        return status, limited, shown or {"retry-after": str(waited)}
+        return status, LIMITED, shown or {"retry-after": str(waited)}
 
     server.handler = github
     say(server, tmp_path, "--topic", "audit", "--text", "GHSA-1")
