@@ -32,12 +32,6 @@ def test_every_route_answers_a_symbol_in_any_case_as_its_slug(client, route):
         ), name
 
 
-def test_bitcoin_by_its_symbol_is_what_bitcoin_answers(client):
-    bitcoin = client.get("/bitcoin?date=2026-06-01")
-    assert bitcoin.status_code == 200
-    assert client.get("/forecast/BTC%2FUSD?date=2026-06-01").get_data() == bitcoin.get_data()
-
-
 def test_a_name_no_asset_has_lists_the_served_ones(client):
     answer = client.get("/forecast/NOSUCH-USD?date=2026-08-01")
     assert answer.status_code == 404
