@@ -318,18 +318,7 @@ def _manifest(
         ),
         versions={"prophet": "synthetic", "python": "3.11"},
         params=ModelConfig(
-            name="prophet",
-            target="log",
-            growth="linear",
-            seasonality_mode="additive",
-            changepoint_prior_scale=0.05,
-            changepoint_range=0.9,
-            window_days=None,
-            interval_width=0.8,
-            anchored=True,
-            damping_hours=tau,
-            calibrated=True,
-            price="close",
+            name="prophet", changepoint_range=0.9, window_days=None, damping_hours=tau
         ),
         postprocess=PostprocessRules(
             target="log",
