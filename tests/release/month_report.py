@@ -265,8 +265,8 @@ def healer(
     """The run that undid the fault's effect by the next cycle, if one did."""
     if first is None or kind in ("advisory", "retention-refusal"):
         return None  # a person's decision: said, never healed by a run
-    if "person" in spec and kind != "rollback":
-        return None
+    if "person" in spec and kind not in ("rollback", "schedule-off"):  # those a run heals once
+        return None  # the owner acted (schedule-off: setup enabled the workflow, as it says)
     if kind == "render-cold-start":  # woken within its run: one mail per real event, none here
         stale = any("### production-stale" in text for r in window for text in r.issues)
         return None if stale else f"woken within its own run ({first.label}), nothing said"
