@@ -1,4 +1,4 @@
-"""Debian's chromium driven by Playwright, with nothing reachable beyond loopback.
+"""Debian's chromium driven by Playwright, with nothing reachable beyond loopback and files.
 
 Playwright's own browser download is never used. `Browser` records every request it blocked and
 every console error, page error and failed request, for tests to assert there were none.
@@ -53,24 +53,11 @@ class Browser:
 
     def _route(self, route) -> None:
         url = route.request.url
-        if urlsplit(url).hostname in LOOPBACK or url.startswith(("data:", "blob:")):
+        if urlsplit(url).hostname in LOOPBACK or url.startswith(("data:", "blob:", "file:")):
             route.continue_()
         else:
             self.blocked.append(url)
             route.abort("blockedbyclient")
-
-
-@contextmanager
-def launched_chromium() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
-            args=FLAGS,
-        )
-        yield browser
-        browser.close()
 
 
 @contextmanager

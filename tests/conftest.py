@@ -16,7 +16,7 @@ from cryptopredict.assets import ASSETS
 from cryptopredict.config import HistorySettings
 from cryptopredict.data.snapshot import SnapshotSource
 from tests import fail_on_skip
-from tests.browser import launched_chromium
+from tests.browser import CHROMIUM, FLAGS
 from tests.collect.postgres import PostgresServer, PostgresUnavailableError
 
 if TYPE_CHECKING:
@@ -102,11 +102,20 @@ def snapshot_hourly() -> pd.DataFrame:
     return read_ohlcv_csv(SnapshotSource().data_dir / "btc-usd-1h.csv.gz")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium() -> Iterator:
-    """Debian's chromium, one a module (tests/browser.py)."""
-    with launched_chromium() as browser:
+    """Debian's chromium, one a worker (tests/browser.py), each test's page in a context of its
+    own (`watched_page`): a launch with Playwright's driver costs 3 to 4 CPU-seconds. The only
+    one: a second Playwright in the worker would not start (the first's loop counts as running)."""
+    from playwright.sync_api import sync_playwright  # the browser tests' alone
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
+            args=FLAGS,
+        )
         yield browser
+        browser.close()
 
 
 class SleepRecorder:

@@ -20,7 +20,7 @@ import requests
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.minutes.bars import MINUTE
 from cryptopredict.utc import iso_utc
-from tests.browser import CHROMIUM, LABELS, launched_chromium, overlapping, watched_page
+from tests.browser import LABELS, overlapping, watched_page
 from tests.collect.fake_binance import FakeBinance
 from tests.live_server import start_server
 from tests.paths import MINUTE_SAMPLE
@@ -43,13 +43,6 @@ TRACES = """element => element.data.map(trace => ({
 DRAWN = """element => [...element.querySelectorAll(
     ".scatterlayer .trace path.js-line, .boxlayer .trace path"
 )].filter(path => /[LHV]/.test(path.getAttribute("d") || "")).length"""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator:
-    assert CHROMIUM.exists(), "make e2e needs Debian's chromium (apt-get install chromium)"
-    with launched_chromium() as browser:
-        yield browser
 
 
 def test_every_asset_and_candle_interval_draws_data(chromium, served, reports):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser import CHROMIUM, launched_chromium, watched_page
+from tests.browser import watched_page
 from tests.make_live import called_live
 from tests.make_live import make_live as running_make_live
 
@@ -24,16 +24,14 @@ def make_live(model_dir, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-def test_bar_4_after_make_live_nothing_calls_the_replayed_minutes_live(make_live, reports):
-    assert CHROMIUM.exists(), "make e2e needs Debian's chromium (apt-get install chromium)"
+def test_bar_4_after_make_live_nothing_calls_the_replayed_minutes_live(
+    make_live, chromium, reports
+):
     with urllib.request.urlopen(f"{make_live}/model/btc-usd", timeout=30) as answer:
         card = json.load(answer)
     assert card["track_record"] is not None
     assert called_live(json.dumps(card)) == []
-    with (
-        launched_chromium() as chromium,
-        watched_page(chromium, viewport={"width": 1280, "height": 1000}) as browser,
-    ):
+    with watched_page(chromium, viewport={"width": 1280, "height": 1000}) as browser:
         page = browser.page
         page.goto(make_live + "/")
         page.wait_for_selector("#live:not([hidden]) #live-chart .main-svg", timeout=60_000)

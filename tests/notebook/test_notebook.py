@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.model.plan import Plan
+from tests.browser import watched_page
 from tests.model.quick import QUICK_CONFIG, QUICK_PLAN
 from tests.notebook.harness import NOTEBOOK, execute, external_fetches, to_html
 
@@ -154,36 +154,16 @@ def test_the_report_embeds_plotly_once_and_fetches_nothing(report):
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_the_report_draws_every_chart_in_a_browser_without_a_network(report):
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    blocked, errors = [], []
-
-    def local_only(route):
-        if route.request.url.startswith("file://"):
-            return route.continue_()
-        blocked.append(route.request.url)
-        return route.abort()
-
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.route("**/*", local_only)
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(report.as_uri(), wait_until="load")
-            charts = page.locator("div.plotly-graph-div")
-            assert charts.count() >= 10
-            # plotly.js marks each chart it has drawn and gives it its SVG layers.
-            page.wait_for_function(
-                """() => [...document.querySelectorAll('div.plotly-graph-div')].every(
-                    chart => chart.classList.contains('js-plotly-plot')
-                        && chart.querySelector('.main-svg .draglayer'))""",
-                timeout=30_000,
-            )
-        finally:
-            browser.close()
-    assert blocked == []
-    assert errors == []
+def test_the_report_draws_every_chart_in_a_browser_without_a_network(report, chromium):
+    with watched_page(chromium) as browser:  # a file may load files, nothing beyond loopback
+        browser.page.goto(report.as_uri(), wait_until="load")
+        assert browser.page.locator("div.plotly-graph-div").count() >= 10
+        # plotly.js marks each chart it has drawn and gives it its SVG layers.
+        browser.page.wait_for_function(
+            """() => [...document.querySelectorAll('div.plotly-graph-div')].every(
+                chart => chart.classList.contains('js-plotly-plot')
+                    && chart.querySelector('.main-svg .draglayer'))""",
+            timeout=30_000,
+        )
+    assert browser.blocked == []
+    assert browser.problems == []
