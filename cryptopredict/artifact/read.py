@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, TypeVar, cast
 
 import msgspec
 
@@ -51,31 +51,19 @@ from cryptopredict.artifact.schema import (
 T = TypeVar("T")
 
 
-class cached(Generic[T]):  # noqa: N801 (named as the decorator it stands in for)
+def cached(compute: Callable[[Any], T]) -> T:
     """`functools.cached_property` without the lock Python 3.11's holds across every instance
     (issue 41: one slow artifact held up every asset; 3.12 dropped it). Two threads may both
     compute a value the first time; the first to finish is kept."""
+    name = compute.__name__
 
-    def __init__(self, compute: Callable[[Any], T]) -> None:
-        self.compute = compute
-        self.name = compute.__name__
-        self.__doc__ = compute.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type | None = None) -> cached[T]: ...
-    @overload
-    def __get__(self, instance: object, owner: type | None = None) -> T: ...
-
-    def __get__(self, instance: object | None, owner: type | None = None) -> T | cached[T]:
-        if instance is None:
-            return self
+    def value(instance: Any) -> T:
         values = instance.__dict__
-        if self.name not in values:
-            values.setdefault(self.name, self.compute(instance))
-        return values[self.name]
+        if name not in values:
+            values.setdefault(name, compute(instance))
+        return values[name]
+
+    return cast(T, property(value, doc=compute.__doc__))
 
 
 @dataclass(frozen=True, eq=False)
