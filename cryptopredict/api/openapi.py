@@ -54,11 +54,9 @@ ASSET = "asset"  # the path parameter, one of the served slugs: the component `A
 
 
 class Blueprint(flask.Blueprint):
-    """A Flask blueprint with the description of its operations' tag."""
-
     def __init__(self, name: str, import_name: str, *, description: str) -> None:
         super().__init__(name, import_name)
-        self.description = description
+        self.description = description  # of its operations' tag
 
 
 @dataclass(frozen=True)

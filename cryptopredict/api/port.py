@@ -19,10 +19,14 @@ def port_clash(server: Server) -> str | None:
     return f"port {server.port} is taken (a server listens there): stop it, or PORT={free} make run"
 
 
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=1024)
+
+
 def _taken(host: str, port: int) -> bool:
     try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as the API listens
-        socket.create_server((host, port), family=family).close()
+        listen(host, port).close()
     except OSError as error:
         return error.errno == errno.EADDRINUSE  # another error: the API's to say
     return False

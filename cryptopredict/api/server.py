@@ -39,6 +39,7 @@ from cryptopredict.api.app import create_app
 from cryptopredict.api.errors import StartupError
 from cryptopredict.api.http import access_log
 from cryptopredict.api.latest import latest_prices
+from cryptopredict.api.port import listen
 from cryptopredict.api.reloading import Reloading
 from cryptopredict.api.serving.forecast import BITCOIN
 from cryptopredict.artifact.arrays import ArtifactError
@@ -94,7 +95,7 @@ def main(
         log.error("cannot serve: %s", error)
         return 1
     try:
-        listener = _listen(settings.host, settings.port) if proxied else None
+        listener = listen(settings.host, settings.port) if proxied else None
         servers = [
             create_server(
                 app.wsgi,
@@ -173,11 +174,6 @@ class Stop:
     def wait(self) -> int:
         """The first signal's number (PROXY_ENDED: none, the proxy ended)."""
         return os.read(self.read, 1)[0]
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=1024)
 
 
 def proxy_environment(listener: int, at: list[int], settings: ApiSettings) -> dict[str, str]:

@@ -129,7 +129,6 @@ class MinuteWriter:
         return [outcomes[index] for index in range(len(bars))]
 
     def _check(self, bars: Sequence[MinuteBar], now: float, oldest: int) -> list[Outcome]:
-        """The outcome of each bar of one asset, in order."""
         asset = bars[0].asset
         low = min(bar.ts for bar in bars) - JUMP_WINDOW
         high = max(bar.ts for bar in bars) + JUMP_WINDOW + MINUTE
@@ -158,7 +157,7 @@ class MinuteWriter:
         near: dict[int, float],
     ) -> Outcome:
         if bar.ts > now:
-            _told(bar, "rejected", f"from the future (the clock says {stamp(int(now))})")
+            _rejected(bar, f"from the future (the clock says {stamp(int(now))})")
             return Outcome.FUTURE
         if bar.ts < oldest:
             log.debug("%s: skipped the %s bar: past the retention", bar.asset, stamp(bar.ts))
@@ -184,9 +183,8 @@ class MinuteWriter:
         if closes:
             reference = statistics.median(closes)
             if bar.high > reference * self.max_jump or bar.low < reference / self.max_jump:
-                _told(
+                _rejected(
                     bar,
-                    "rejected",
                     f"an impossible jump (low {bar.low}, high {bar.high}, against a median "
                     f"close of {reference} within {JUMP_WINDOW // MINUTE} minutes; "
                     f"MAX_BAR_JUMP is {self.max_jump})",
@@ -195,8 +193,8 @@ class MinuteWriter:
         return Outcome.STORED
 
 
-def _told(bar: MinuteBar, done: str, why: str) -> None:
-    log.warning("%s: %s the %s bar from %s: %s", bar.asset, done, stamp(bar.ts), bar.source, why)
+def _rejected(bar: MinuteBar, why: str) -> None:
+    log.warning("%s: rejected the %s bar from %s: %s", bar.asset, stamp(bar.ts), bar.source, why)
 
 
 SETTLE = 2.0  # seconds after a minute closes before it is asked for: the exchange's to close

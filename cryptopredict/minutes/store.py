@@ -155,9 +155,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Window:
-    """One asset's minutes: the first and last open time, and how many."""
-
-    first: int
+    first: int  # the first and last minute's open time
     last: int
     count: int
 
@@ -178,8 +176,6 @@ def _guarded(method: Callable[P, T]) -> Callable[P, T]:
         assert isinstance(store, MinuteStore)
         try:
             return method(*args, **kwargs)
-        except StoreError:
-            raise
         except store.driver_errors as error:
             raise fault(store.url, error) from None
 
