@@ -14,7 +14,7 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # The Debian tools the test suite drives: `make test` needs every one (installing it with apt
 # when run as root) or stops, naming it and how to get it. WITHOUT=wrk,postgresql does without
 # those named (their tests are skipped, and the run says so at its end); .ci/run never does.
-TOOLS := chromium wrk postgresql prometheus docker-registry
+TOOLS := chromium wrk postgresql prometheus docker-registry tmux
 chromium_command := chromium
 chromium_for := the browser tests (dashboard, Swagger UI, live panel, notebook charts)
 wrk_command := wrk
@@ -25,6 +25,8 @@ prometheus_command := promtool
 prometheus_for := the alerting rules' checks (promtool check rules, promtool test rules)
 docker-registry_command := docker-registry
 docker-registry_for := the release's registry tests (finding the previous release image by digest)
+tmux_command := tmux
+tmux_for := the first-run test typed at a terminal (make run's progress bar and Ctrl-C)
 # HAProxy is the server's, not only the suite's: `make run`, `make serve` and `make live` need it
 # too, and nothing does without it (WITHOUT cannot name it).
 haproxy_command := haproxy
@@ -317,7 +319,7 @@ report: $(VENV)/.run-deps
 	$(BIN)/python -m tests.e2e.training
 	$(BIN)/python -m tools.report --artifacts "$$($(BIN)/python -m tests.e2e.training --where)"
 
-.PHONY: bench soak wrk postgresql prometheus docker-registry haproxy bench-scale bench-first-run month
+.PHONY: bench soak wrk tmux postgresql prometheus docker-registry haproxy bench-scale bench-first-run month
 # `make bench-first-run`: `make run` on a fresh clone of HEAD, piped to a file, timed line by line:
 # the first 200 from the install and from the command, /healthz listing the pairs still
 # training, the longest silence while training, lines about a pair that do not name it, and
@@ -346,6 +348,10 @@ soak: $(VENV)/.run-deps wrk
 # The minute-bar storage tests start a real PostgreSQL server of their own (tests/collect).
 postgresql:
 	$(call apt_tool,postgresql)
+
+# tmux is the terminal the first-run test types make run at; installed with apt as root.
+tmux:
+	$(call apt_tool,tmux)
 
 # wrk drives the load of the benchmarks and of the soak test; installed with apt as root.
 wrk:

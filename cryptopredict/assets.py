@@ -97,9 +97,10 @@ def configured_assets(names: str) -> list[Asset]:
     return list(dict.fromkeys(chosen))
 
 
+BITCOIN = "btc-usd"  # behind `/bitcoin`, the default asset served, and trained first
 TOP = re.compile(r"top:(?P<count>[0-9]+)")
 # What `top:N` trains beside the N pairs it ranks: the product's own pairs, from Alpaca.
-TOP_ALSO = ("btc-usd", "eth-usd")
+TOP_ALSO = (BITCOIN, "eth-usd")
 
 
 @dataclass(frozen=True)

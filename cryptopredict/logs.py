@@ -106,9 +106,10 @@ class RedactingFormatter(logging.Formatter):
 
 def configure(level: str = "INFO") -> None:
     """`logging.basicConfig` (nothing where the root logger has a handler) writing redacted
-    lines to stderr."""
+    lines to stderr, on a terminal each clearing its row first (training's progress bar)."""
     handler = logging.StreamHandler()
-    form = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    clear = "\r\x1b[K" * handler.stream.isatty()
+    form = f"{clear}%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     handler.setFormatter(RedactingFormatter(form, datefmt="%Y-%m-%dT%H:%M:%S"))
     logging.basicConfig(level=level.upper(), handlers=[handler])
     for name in NOISY:

@@ -15,7 +15,7 @@ from cryptopredict.api.errors import OutOfRangeError
 from cryptopredict.api.http import csv_response, json_response, public_cache, read
 from cryptopredict.api.openapi import ASSET, ASSET_ERRORS, CSV_TWIN, Blueprint, document
 from cryptopredict.api.serving.candles import multiple_of
-from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast
+from cryptopredict.api.serving.forecast import DAY, Forecast
 from cryptopredict.api.types.common import Level
 from cryptopredict.api.types.forecast import (
     AnchorSource,
@@ -25,6 +25,7 @@ from cryptopredict.api.types.forecast import (
     PointQuery,
     Prediction,
 )
+from cryptopredict.assets import BITCOIN
 from cryptopredict.candles import Interval
 from cryptopredict.postprocess import price_decimals
 from cryptopredict.utc import iso_dates, iso_utc

@@ -41,10 +41,10 @@ from cryptopredict.api.http import access_log
 from cryptopredict.api.latest import latest_prices
 from cryptopredict.api.port import listen
 from cryptopredict.api.reloading import Reloading
-from cryptopredict.api.serving.forecast import BITCOIN
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.training import read_status
+from cryptopredict.assets import BITCOIN
 from cryptopredict.config import ApiSettings, ConfigError
 from cryptopredict.following_make import follow_make
 

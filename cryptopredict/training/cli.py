@@ -40,6 +40,7 @@ from cryptopredict.artifact.run import (
 from cryptopredict.artifact.schema import PRICES
 from cryptopredict.artifact.write import carry_over
 from cryptopredict.assets import (
+    BITCOIN,
     Asset,
     PairsSetting,
     UnknownPairError,
@@ -73,7 +74,7 @@ def parse_args(argv: list[str] | None = None, prog: str = "train.py") -> argpars
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
-        "--asset", default="btc-usd", help="a pair: slug or symbol, e.g. sol-usd, SOL/USD"
+        "--asset", default=BITCOIN, help="a pair: slug or symbol, e.g. sol-usd, SOL/USD"
     )
     which.add_argument(
         "--all",
@@ -268,7 +269,7 @@ def _progress(
 ) -> RunProgress:
     """The run's display, which orders the pairs (`RunProgress.pairs`)."""
     intervals = {asset.slug: args.interval or asset.interval for asset in assets}
-    return RunProgress(list(intervals), intervals=intervals, measured=measured, out=args.out)
+    return RunProgress(intervals, measured=measured, out=args.out)
 
 
 def _carry_over(slugs: list[str], args: argparse.Namespace) -> dict[str, str]:
@@ -357,28 +358,18 @@ def _measured(out: Path) -> dict[str, float]:
 def verdict(failed: dict[str, str], slugs: list[str], tolerate: float, must: set[str]) -> int:
     if not failed:
         return 0
-    log.error(
-        "training failed for %s (why above); %d of %d pairs trained",
-        ", ".join(failed),
-        len(slugs) - len(failed),
-        len(slugs),
-    )
+    trained = f"{len(slugs) - len(failed)} of {len(slugs)} pairs trained"
+    log.error("training failed for %s (why above); %s", ", ".join(failed), trained)
     vital = [slug for slug in failed if slug in must]
     if vital:
         log.error("%s must train (--must-train): failing", ", ".join(vital))
         return 1
+    share = f"{len(failed)} of {len(slugs)} pairs failed"
     if len(failed) > tolerate * len(slugs):
         if tolerate:
-            log.error(
-                "%d of %d pairs failed, more than the %g --tolerate allows: failing",
-                len(failed),
-                len(slugs),
-                tolerate,
-            )
+            log.error("%s, more than the %g --tolerate allows: failing", share, tolerate)
         return 1
-    log.warning(
-        "%d of %d pairs failed, within the %g --tolerate allows", len(failed), len(slugs), tolerate
-    )
+    log.warning("%s, within the %g --tolerate allows", share, tolerate)
     return 0
 
 

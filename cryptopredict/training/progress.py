@@ -1,11 +1,11 @@
-"""One display for a training run, in log lines: each pair's state and what it does now (its
-task's phase, as the workers tell it), and one time left the pairs and the run agree on, from
-the first second: the workers' start, then the pairs left shared among the workers, each at its
-measured cost at this run's pace; a running pair's, its phases left at its own pace once told
-(from the last that its task told, near or past its end a share of the time since: never 0
-nor frozen). A line when a pair starts a phase, and every `LINE_SECONDS` one per pair in flight
-and one for the run; `training.json` for the API, from the start (into a model directory that
-exists: `make run` makes it), then every second.
+"""One display for a training run: each pair's state and what it does now (its task's phase,
+as the workers tell it), and one time left the pairs and the run agree on, from the first
+second: the workers' start, then the pairs left shared among the workers (`/bitcoin`'s first,
+then the cheapest), each at its measured cost at this run's pace; a running pair's, its phases
+left at its own pace once told (near or past its end a share of the time since: never 0 nor
+frozen). A line when a pair starts a phase; below, on a terminal, a bar (tqdm's) of the time
+spent and left; elsewhere, every `LINE_SECONDS`, a line per pair in flight and one for the run.
+`training.json` for the API, from the start (into a model directory that exists), then each second.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import fmean
 from typing import NamedTuple
+
+from tqdm import tqdm
 
 from cryptopredict.artifact.training import (
     TRAINING,
@@ -32,6 +34,7 @@ from cryptopredict.artifact.training import (
     write_status,
 )
 from cryptopredict.artifact.training import VERSION as STATUS_VERSION
+from cryptopredict.assets import BITCOIN
 from cryptopredict.training.tasks import BACKTEST, FINAL_STEP, READING, TRAIN, Finished
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,7 @@ LINE_SECONDS = 15.0  # a pipe's lines while training runs (bar 2 of issue 47: ne
 # Measured on two cores (make bench-first-run): a pair's seconds on a worker in each phase by
 # its interval (another's: an hour's), and from the run's start to its first task.
 PHASE_SECONDS = {
-    "1h": {READING: 0.2, BACKTEST: 5.6, FINAL_STEP: 1.5},
+    "1h": {READING: 1.2, BACKTEST: 8.2, FINAL_STEP: 1.9},
     "1d": {READING: 0.2, BACKTEST: 2.5, FINAL_STEP: 0.4},
 }
 START_SECONDS = 6.0
@@ -103,17 +106,17 @@ class RunProgress:
 
     def __init__(
         self,
-        slugs: Sequence[str],
+        intervals: Mapping[str, str],  # each pair's bars' ("": unknown), by slug
         *,
-        intervals: Mapping[str, str] | None = None,
         measured: Mapping[str, float] | None = None,
         out: Path,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        intervals, measured = intervals or {}, measured or {}
-        pairs = [Pair(slug, intervals.get(slug, ""), measured.get(slug)) for slug in slugs]
-        # The run's order: the cheapest first, so that the first model is served soonest.
-        self.pairs = {pair.slug: pair for pair in sorted(pairs, key=Pair.cost)}
+        measured = measured or {}
+        pairs = [Pair(slug, every, measured.get(slug)) for slug, every in intervals.items()]
+        # The run's order: /bitcoin's pair, then the cheapest first.
+        first = sorted(pairs, key=lambda pair: (pair.slug != BITCOIN, pair.cost()))
+        self.pairs = {pair.slug: pair for pair in first}
         self.out = out
         self.clock = clock
         self.began = clock()
@@ -126,6 +129,8 @@ class RunProgress:
         self.report: Path | None = None  # each pair's report, once one is written
         (out / REPORT).unlink(missing_ok=True)  # the last run's
         self._write_status()  # `make run` starts the API once it is written
+        # On a terminal, below the log's lines (each clears its row: `logs.configure`).
+        self.bar = tqdm(desc="training:", bar_format="{desc} |{bar}|", leave=False, disable=None)
         self.ticker = threading.Thread(target=self._tick, name="training-progress", daemon=True)
         self.ticker.start()
 
@@ -186,6 +191,7 @@ class RunProgress:
     def close(self) -> None:
         self.stopped.set()
         self.ticker.join()
+        self.bar.close()
         with self.lock:
             log.info("%s", _line(self.counted()))  # also when the run ended within a tick
         clear_status(self.out)
@@ -217,10 +223,7 @@ class RunProgress:
         return pair.cost() * self._pace()
 
     def _pace(self) -> float:
-        done = self.pairs.values()
-        paces = [
-            each.seconds / each.cost() for each in done if each.state == "done" and each.seconds
-        ]
+        paces = [seconds / self.pairs[slug].cost() for slug, seconds in self.measured().items()]
         return fmean(paces) if paces else 1.0
 
     def measured(self) -> dict[str, float]:
@@ -251,9 +254,13 @@ class RunProgress:
         )
 
     def tick(self) -> None:
-        """The lines when due, and the status file."""
+        """The bar, or the lines when due; and the status file."""
         with self.lock:
-            if self.clock() - self.said >= LINE_SECONDS:
+            if not self.bar.disable:
+                left, spent = self.estimate().run, self.clock() - self.began
+                self.bar.total, self.bar.n = spent + (left or 0.0), spent
+                self.bar.set_description_str(_line(self.counted(), left))
+            elif self.clock() - self.said >= LINE_SECONDS:
                 self.said = self.clock()
                 estimate = self.estimate()  # one: the pairs' lines and the run's agree
                 for pair in self.pairs.values():

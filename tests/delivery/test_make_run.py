@@ -59,11 +59,8 @@ def test_make_run_serves_what_trained_and_names_what_did_not(tmp_path):
         assert not (tmp_path / "none.db").exists()
         assert sorted(path.name for path in tmp_path.rglob("*.db*")) == []
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C (test_make_run_first_hour: at a terminal)
         process.wait(timeout=60)
-    # Ctrl-C: the server finishes what is in flight and stops cleanly (api.py's status 0).
-    assert log.read_text().rstrip().endswith("api: stopped")
-    assert process.returncode in (0, -signal.SIGINT), process.returncode
 
 
 def test_make_run_with_its_port_taken_stops_before_training_naming_a_port_that_works(tmp_path):

@@ -1,9 +1,10 @@
-"""A newcomer's first `make run`, offline (issue 84): while BTC/USD trains after another pair,
-`/bitcoin` answers `503 still_training` until its model is served, then 200: never the 404 of
-an asset that does not exist (bar 1); `/healthz` never says a pair still training is due in
-0 s, and the run records each pair's pace for the next; the terminal and the first answer say
-in words how old the embedded data is and how to get fresh prices, and it serves all the same
-(bar 4)."""
+"""A newcomer's first `make run`, offline, typed at a terminal (issue 84): `/bitcoin` answers `503
+still_training` until its model is served, then 200: never the 404 of an asset that does not
+exist (bar 1); `/healthz` never says a pair still training is due in 0 s, and the run records
+each pair's pace for the next; the terminal and the first answer say in words how old the
+embedded data is and how to get fresh prices, and it serves all the same (bar 4). At the
+terminal (issue 117, item 5), a bar below whole log lines, its time left that really left; then
+Ctrl-C, typed while it serves, stops it within 2 s (issue 120, item 1)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,30 @@ import itertools
 import json
 import os
 import re
-import signal
+import shutil
+import subprocess
 import time
 from dataclasses import dataclass
 
 import pytest
 
-from tests.live_server import answered, make_run, serving_url
+from tests.live_server import answered, wait_for
+from tests.paths import ROOT
+from tests.ports import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        shutil.which("tmux") is None,
+        reason="tmux is not installed (`make test` installs it as root, or do without it: "
+        "make test WITHOUT=tmux)",
+    ),
+]
 
 POLL_SECONDS = 0.05
+TMUX = ["tmux", "-L", f"cryptopredict-{os.getpid()}"]  # a tmux server of its own
+BAR = re.compile(r"^training: .*\|[ ▏▎▍▌▋▊▉█]*\|$")  # tqdm's, on the terminal's last row
 
 
 @dataclass(frozen=True)
@@ -29,20 +43,27 @@ class FirstRun:
     statuses: list[int]  # /bitcoin's, every 50 ms from the server's first line until served
     answer: dict  # its first 200's body
     training: list[dict]  # /healthz's answers, every tenth of those
-    log: str  # the terminal's
+    log: str  # all the terminal was sent
     run: dict  # run.json
+    screens: list[tuple[float, list[str]]]  # its rows, at each of those and at the end, timed
+    stopped: float  # seconds from Ctrl-C, typed while it serves, until make exited
 
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory) -> FirstRun:
     tmp = tmp_path_factory.mktemp("first-run")
-    log = tmp / "make-run.log"
-    # ETH/USD (daily, seconds) first, then BTC/USD: the server starts on ETH/USD's model while
-    # BTC/USD's is still training.
-    process = make_run(tmp, log, "eth-usd,btc-usd", "--source snapshot")
+    log, port = tmp / "make-run.log", free_port()
+    # BTC/USD first (/bitcoin's), then two pairs after it, on one worker.
+    settings = f"ASSETS=btc-usd,eth-usd,sol-usdt MODEL_DIR={tmp}/artifacts PORT={port}"
+    settings += f" DATABASE_URL=sqlite:///{tmp}/none.db TRAIN_WORKERS=1"
+    args = "TRAIN_ARGS='--source snapshot --since 2024-01-01'"
+    _tmux("new-session", "-d", "-x", "120", "-y", "50", f"cd {ROOT} && {settings} make run {args}")
     try:
-        url = serving_url(process, log, 500)
-        statuses, training, answers = [], [], []
+        _tmux("pipe-pane", f"cat > {log}")
+        _tmux("set-option", "remain-on-exit", "on")
+        wait_for(lambda: "serving on http" in log.read_text(), "serving on http", 500, log=log)
+        statuses, training, answers, screens = [], [], [], []
+        url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 500
         while not statuses or statuses[-1] != 200 or "serving until Ctrl-C" not in log.read_text():
             assert time.monotonic() < deadline, log.read_text()
@@ -51,12 +72,18 @@ def first_run(tmp_path_factory) -> FirstRun:
             answers += [body] if status == 200 else []
             if len(statuses) % 10 == 0:
                 training.append(json.loads(answered(f"{url}/healthz")[1]))
+            screens.append((time.monotonic(), _tmux("capture-pane", "-p").splitlines()))
             time.sleep(POLL_SECONDS)
+        screens.append((time.monotonic(), _tmux("capture-pane", "-p").splitlines()))
+        _tmux("send-keys", "C-c")
+        sent = time.monotonic()
+        wait_for(lambda: _tmux("display-message", "-p", "#{pane_dead}") == "1", "make's end", 9)
+        stopped = time.monotonic() - sent
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=60)
+        subprocess.run([*TMUX, "kill-server"], check=False)
     run = json.loads((tmp / "artifacts" / "run.json").read_text())
-    return FirstRun(statuses, json.loads(answers[0]), training, log.read_text(), run)
+    said = log.read_text().replace("\r\n", "\n")
+    return FirstRun(statuses, json.loads(answers[0]), training, said, run, screens, stopped)
 
 
 def test_bitcoin_answers_503_until_it_is_served_then_200_never_404(first_run):
@@ -76,15 +103,14 @@ def test_it_listens_before_the_first_model_saying_it_starts(first_run):
 
 
 def test_healthz_never_says_a_pair_still_training_is_due_in_0_s(first_run):
-    """BTC/USD (hourly) is not timed by ETH/USD's (daily) seconds: on a first run nothing of
-    its kind is measured, so its time left is not known; never 0."""
+    """On a first run nothing is measured: each pair is timed by a pair's of its interval."""
     training = [said["training"] for said in first_run.training if said.get("training")]
     assert training, "no look at /healthz while training"
     for said in training:
         assert said["eta_seconds"] != 0
         assert all(pair["eta_seconds"] != 0 for pair in said["pairs"]), said
     # What the next run times them by: each pair's own seconds on a worker.
-    assert sorted(first_run.run["seconds"]) == ["btc-usd", "eth-usd"]
+    assert sorted(first_run.run["seconds"]) == ["btc-usd", "eth-usd", "sol-usdt"]
     assert all(seconds > 0 for seconds in first_run.run["seconds"].values())
 
 
@@ -110,3 +136,38 @@ def test_requests_refused_while_training_are_not_said_one_a_line(first_run):
     training = first_run.log[: first_run.log.index("training is over")]
     assert first_run.statuses.count(503) > 10
     assert " status=503 " not in training
+
+
+def test_at_a_terminal_a_bar_is_drawn_below_whole_log_lines(first_run):
+    """Redrawn each second on the last row; each log line (the API's, its sibling's, too)
+    clears it first, starting its own row."""
+    bars = {rows[-1] for _, rows in first_run.screens if rows and BAR.match(rows[-1])}
+    assert len(bars) >= 5, bars
+    for _, rows in first_run.screens:
+        assert not any(BAR.match(row) for row in rows[:-1]), rows
+        assert all(re.match(r"\d{4}-", row) for row in rows if " INFO    " in row), rows
+
+
+def test_the_bar_s_time_left_is_within_half_the_time_really_left(first_run):
+    """From the first pair's end, with 5 s or more left (the words' step)."""
+    first, over = (
+        next(at for at, rows in first_run.screens if said in "\n".join(rows))
+        for said in (" written to ", "training is over")
+    )
+    said = [
+        (re.search(r", about (\d+) s left \|", rows[-1]), over - at)
+        for at, rows in first_run.screens
+        if rows and at >= first and over - at >= 5
+    ]
+    off = [(int(words[1]), left) for words, left in said if words]
+    assert off, first_run.screens
+    assert all(abs(words - left) <= left / 2 for words, left in off), off
+
+
+def test_ctrl_c_typed_while_it_serves_stops_it_within_2_s(first_run):
+    assert first_run.stopped < 2, first_run.log
+    assert first_run.log.rstrip().endswith("api: stopped")
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run([*TMUX, *args], capture_output=True, text=True, check=True).stdout.strip()

@@ -21,7 +21,7 @@ import msgspec
 
 from cryptopredict.api.errors import StillTrainingError, UnavailableAssetError, UnknownAssetError
 from cryptopredict.api.serving.candles import CandleSource, StoredCandles
-from cryptopredict.api.serving.forecast import BITCOIN, DAY, Forecast, LatestPrice, closing
+from cryptopredict.api.serving.forecast import DAY, Forecast, LatestPrice, closing
 from cryptopredict.api.types.forecast import AnchorSource
 from cryptopredict.api.types.market import TrainingPair, TrainingProgress
 from cryptopredict.artifact.arrays import ArtifactError
@@ -31,6 +31,7 @@ from cryptopredict.artifact.run import PairFailure, RankedPair, RunRecordError, 
 from cryptopredict.artifact.schema import MANIFEST, IndexEntry
 from cryptopredict.artifact.store import ArtifactStore
 from cryptopredict.artifact.training import read_status
+from cryptopredict.assets import BITCOIN
 from cryptopredict.candles import Interval
 from cryptopredict.utc import iso_utc
 

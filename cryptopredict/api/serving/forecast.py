@@ -35,8 +35,6 @@ DAY = 86_400
 HOUR = 3600
 NONE_NEWER = "the market feed has read none newer (`/healthz` says why)."
 UNTESTED = "The band is untested past {hours:g} hours ahead, the longest lead it was scored at."
-# Behind `/bitcoin`, and the default asset when served.
-BITCOIN = "btc-usd"
 Epoch = TypeVar("Epoch", int, float, np.ndarray)
 
 
