@@ -70,19 +70,6 @@ def centre_path(
     return np.exp(path) if how.target == "log" else path
 
 
-QuantileTable = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
-
-
-def band(
-    centre: np.ndarray, hours: np.ndarray, table: QuantileTable, scale: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """`centre` times exp(scale * the quantiles of `table`, (hours, lower, upper), at `hours`)."""
-    known, lower, upper = table
-    low = empirical_offsets(hours, known, lower, upper=False) * scale
-    high = empirical_offsets(hours, known, upper, upper=True) * scale
-    return centre * np.exp(low), centre * np.exp(high)
-
-
 def empirical_offsets(
     hours: np.ndarray, known: Sequence[float], values: Sequence[float], *, upper: bool
 ) -> np.ndarray:

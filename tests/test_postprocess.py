@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cryptopredict.artifact.schema import PostprocessRules
-from cryptopredict.postprocess import band, centre, empirical_offsets, hours_ahead
+from cryptopredict.postprocess import centre, empirical_offsets, hours_ahead
 
 ORIGIN = 1_750_000_000 - 1_750_000_000 % 3600
 
@@ -31,8 +31,9 @@ def rules(**changes) -> PostprocessRules:
 
 
 def bands_of(policy: PostprocessRules, centre: np.ndarray, ahead: np.ndarray):
-    table = (policy.band_hours, policy.band_lower, policy.band_upper)
-    return band(centre, ahead, table, policy.band_scale)
+    low = empirical_offsets(ahead, policy.band_hours, policy.band_lower, upper=False)
+    high = empirical_offsets(ahead, policy.band_hours, policy.band_upper, upper=True)
+    return centre * np.exp(low * policy.band_scale), centre * np.exp(high * policy.band_scale)
 
 
 def hours(*values: float) -> np.ndarray:
