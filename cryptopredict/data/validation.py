@@ -14,7 +14,7 @@ from cryptopredict.artifact.schema import GapCount, RepairCount, ValidationFindi
 from cryptopredict.candles import Interval
 from cryptopredict.config import HistorySettings
 from cryptopredict.data.errors import StaleDataError, ValidationError
-from cryptopredict.data.frame import PRICE_COLUMNS, VALUE_COLUMNS, Bars, check_frame
+from cryptopredict.data.frame import PRICE_COLUMNS, VALUE_COLUMNS, Bars
 from cryptopredict.utc import iso_moment
 
 
@@ -39,7 +39,6 @@ def validate(
     cleaned = bars.with_frame(frame)
     if rules.require_fresh_hours is not None:
         check_fresh(cleaned, rules.require_fresh_hours, now or pd.Timestamp.now(tz="UTC"))
-    check_frame(frame)
     report = ValidationFindings(
         rows=len(frame),
         first=iso_moment(frame["timestamp"].iloc[0]),
