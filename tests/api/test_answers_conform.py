@@ -69,17 +69,13 @@ def _app(model_dir: Path, database_url: str) -> Served:
 
 def _minutes(url: str, slug: str, last_bar: str) -> None:
     """`MINUTES` minutes of `slug` ending a day after its last bar (inside its forecast)."""
-    end = int(_time(last_bar).timestamp()) + 86_400
+    end = int(datetime.fromisoformat(last_bar).timestamp()) + 86_400
     bars = [
         MinuteBar(slug, ts, 100.0 + i, 101.0 + i, 99.0 + i, 100.5 + i, 2.0, 100.2 + i, "binance")
         for i, ts in enumerate(range(end - MINUTES * 60, end, 60))
     ]
     with MinuteStore.open(url) as store:
         store.write(bars)
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _iso(moment: datetime) -> str:
@@ -210,7 +206,7 @@ WITHOUT_BITCOIN: dict[str, list[tuple[str, int]]] = {
 def _values(served: Served) -> dict[str, str]:
     """What the requests of `VALID` are filled with, from `/assets`."""
     btc = served.assets["btc-usd"]
-    last = _time(btc["last_bar"])
+    last = datetime.fromisoformat(btc["last_bar"])
     return {
         "asset": "btc-usd",
         "other": "eth-usd",

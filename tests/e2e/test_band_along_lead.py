@@ -29,10 +29,6 @@ EVERY_PAIR = {"ASSETS": "*"}
 LEADS = {"15 min": 900, "1 h": 3600, "1 d": 86_400}
 
 
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 @pytest.fixture(scope="session")
 def every_pair() -> Path:
     return trained_artifacts(cache=CACHE.with_name("e2e-every-pair"), settings=EVERY_PAIR)
@@ -52,8 +48,8 @@ def app(every_pair, monkeypatch):
 def test_the_band_never_narrows_along_the_lead(app, level):
     app, assets = app
     for asset in assets:
-        last_bar = _time(asset["last_bar"])
-        end = min(_time(asset["valid_until"]), last_bar + timedelta(days=365))
+        last_bar = datetime.fromisoformat(asset["last_bar"])
+        end = min(datetime.fromisoformat(asset["valid_until"]), last_bar + timedelta(days=365))
         start, slug = iso_moment(last_bar + timedelta(days=1)), asset["asset"]
         answer = app.test_client().get(
             f"/forecast/{slug}/range",
@@ -90,7 +86,7 @@ def test_a_forecast_starts_at_the_close_it_names(app):
         )
         close = app.extensions["cryptopredict"]["catalog"][slug].forecast.history.last_close
         leads = [0, step // 4, step // 2, 3 * step // 4, step]
-        at = int(_time(end).timestamp())
+        at = int(datetime.fromisoformat(end).timestamp())
         said = [api.get(f"/forecast/{slug}?date={iso_utc(at + lead)}").get_json() for lead in leads]
         assert said[0]["data_until"] == said[0]["anchor"]["date"] == end, slug
         assert (said[0]["kind"], said[0]["lead_hours"]) == ("forecast", 0), slug
@@ -112,7 +108,7 @@ def test_rounding_moves_no_band_edge_by_more_than_a_percent_of_its_width(app):
     api, catalog = app.test_client(), app.extensions["cryptopredict"]["catalog"]
     moved = {}
     for asset in assets:
-        slug, at = asset["asset"], int(_time(asset["data_until"]).timestamp())
+        slug, at = asset["asset"], int(datetime.fromisoformat(asset["data_until"]).timestamp())
         for name, lead in LEADS.items():
             for level in (50, 80, 95):
                 said = api.get(f"/forecast/{slug}?date={iso_utc(at + lead)}&level={level}")

@@ -105,13 +105,16 @@ def test_scoring_it_with_pandas_gives_the_panel_s_headline_ratios(origins):
                 assert relative == pytest.approx(found["relative"], abs=1e-4), name
 
 
+def backtest(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m cryptopredict backtest` with `args`, as a user types it in the checkout."""
+    command = [sys.executable, "-m", "cryptopredict", "backtest", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
 @pytest.mark.parametrize("suffix", list(READERS))
 def test_duckdb_polars_and_pandas_read_the_export_with_its_times_in_utc(origins, tmp_path, suffix):
     path = tmp_path / f"origins{suffix}"
-    command = [sys.executable, "-m", "cryptopredict", "backtest", "--to", str(path)]
-    done = subprocess.run(
-        [*command, "--pairs", "XTZUSDT"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
+    done = backtest("--to", str(path), "--pairs", "XTZUSDT")
     assert done.returncode == 0, done.stderr
     mine = origins[origins.unique_id == "XTZUSDT"].reset_index(drop=True)
     by_pandas, by_polars = READERS[suffix]
@@ -125,22 +128,7 @@ def test_duckdb_polars_and_pandas_read_the_export_with_its_times_in_utc(origins,
 
 
 def test_a_pair_the_panel_does_not_score_is_refused_naming_those_it_does(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cryptopredict",
-            "backtest",
-            "--to",
-            str(tmp_path / "f.csv"),
-            "--pairs",
-            "DOGEUSD",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = backtest("--to", str(tmp_path / "f.csv"), "--pairs", "DOGEUSD")
     assert done.returncode != 0
     assert "backtest: DOGEUSD: the panel scores ADAUSDT, AVAXUSDT" in done.stderr
     assert not list(tmp_path.iterdir())

@@ -30,6 +30,7 @@ LIVE = ("1m", "5m", "10m")  # the live panel's candle intervals
 VIEWPORT = {"width": 1280, "height": 900}
 TIMEOUT_MS = 60_000
 UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+_time = datetime.fromisoformat  # an answer's instant, its Z included
 # Each trace of a chart, with how many of its values are numbers (y, or close for candlesticks).
 TRACES = """element => element.data.map(trace => ({
     name: trace.name,
@@ -238,7 +239,3 @@ def _offered(asset: dict) -> list[str]:
 
 def _seconds(interval: str) -> int:
     return int(interval[:-1]) * UNIT_SECONDS[interval[-1]]
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -25,7 +25,7 @@ PAGES = {"/": "text/html", "/docs": "text/html", "/openapi.json": "application/j
 # A valid value of each query parameter, from the asset's entry in /assets.
 VALID = {
     "date": lambda asset: asset["last_bar"],
-    "start": lambda asset: _iso(_time(asset["last_bar"]) - timedelta(days=7)),
+    "start": lambda asset: _iso(datetime.fromisoformat(asset["last_bar"]) - timedelta(days=7)),
     "end": lambda asset: asset["last_bar"],
     "format": lambda asset: "json",
     "interval": lambda asset: asset["interval"],
@@ -189,10 +189,6 @@ def _is_error(response: requests.Response, status: int, what: object) -> None:
     assert isinstance(body["error"], str), what
     assert isinstance(body["detail"], str), what
     assert body["detail"], what
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _iso(moment: datetime) -> str:
