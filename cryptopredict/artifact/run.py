@@ -83,7 +83,5 @@ def read_run(model_dir: Path) -> TrainingRun | None:
         raise RunRecordError(f"{file}: cannot be read ({error.strerror})") from None
     try:
         return msgspec.json.decode(data, type=TrainingRun)
-    except msgspec.ValidationError as error:
-        raise RunRecordError(f"{file}: {error}") from None
-    except msgspec.DecodeError as error:
-        raise RunRecordError(f"{file}: not JSON ({error})") from None
+    except msgspec.DecodeError as error:  # its ValidationError too: a field's type
+        raise RunRecordError(f"{file}: not a run record ({error})") from None
