@@ -223,11 +223,6 @@ def quantile_score(
     return np.mean(losses, axis=0)
 
 
-def paired(a: np.ndarray, b: np.ndarray, overlap: int) -> MeanSE:
-    """The mean of `a - b` (same origins, in time order) with its standard error."""
-    return mean_se(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64), overlap)
-
-
 def relative(a: np.ndarray, b: np.ndarray, overlap: int) -> MeanSE:
     """mean(a) / mean(b) - 1 where both are known, with the standard error of its influence."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)

@@ -38,7 +38,6 @@ from cryptopredict.standard_error import (
     interval_score,
     mean_se,
     overlap_lags,
-    paired,
     quantile_score,
     relative,
     tails,
@@ -126,10 +125,10 @@ def versus(rows: pd.DataFrame, model: str, baseline: str, horizon: pd.Timedelta)
     pairs = {name: (each[0][name], each[1][name]) for name in each[0]}
     out: dict[str, float | str | None] = {}
     for name, (a, b) in pairs.items():
-        result = paired(a, b, lags)
+        result = mean_se(a - b, lags)  # same origins, in time order
         out[f"{name}_diff"], out[f"{name}_se"] = result.mean, result.se
     if "interval_score" in pairs:
-        score = paired(*pairs["interval_score"], lags)
+        score = mean_se(np.subtract(*pairs["interval_score"]), lags)
         ratio = relative(*pairs["interval_score"], lags)
         out["df"] = score.df if math.isfinite(score.df) else None
         said = score.verdict()  # BandVerdict's words for standard_error's lower and higher

@@ -9,7 +9,6 @@ from cryptopredict.standard_error import (
     interval_score,
     mean_se,
     overlap_lags,
-    paired,
     pinball,
     quantile_score,
     relative,
@@ -51,7 +50,7 @@ def test_overlapping_horizons_widen_the_standard_error():
     noise = np.random.default_rng(42).normal(size=3000)
     windows = np.convolve(noise, np.ones(30), "valid")
     naive_se = windows.std(ddof=1) / np.sqrt(len(windows))
-    result = paired(windows, np.zeros_like(windows), overlap_lags(30, 1))
+    result = mean_se(windows, overlap_lags(30, 1))
     assert result.lags == 30
     assert result.n == len(windows)
     assert result.se > 3 * naive_se
@@ -60,7 +59,7 @@ def test_overlapping_horizons_widen_the_standard_error():
 
 def test_unknown_outcomes_are_left_out_of_the_comparison():
     a = np.array([1.0, 2.0, np.nan, 4.0])
-    result = paired(a, np.zeros(4), 1)
+    result = mean_se(a, 1)
     assert result.n == 3
     assert result.mean == pytest.approx(7 / 3)
 
