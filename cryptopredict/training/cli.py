@@ -3,8 +3,8 @@ forecast artifact of one pair (`--asset`, btc-usd by default) or of the ASSETS s
 slugs, `top:N`, or `*` for every pair of `--csv` or the embedded snapshot), each to `<out>/<pair>/`
 on a Dask cluster; `--all` records what was asked, trained and not, with why, in `<out>/run.json`.
 
-Exit status: 0 when every pair was trained, or those that failed are within `--tolerate` and
-none is a `--must-train` pair, and one pair at least trained; 1 otherwise (the others are still
+Exit status: 0 when every pair was trained, or those that failed are within `--tolerate`, and
+one pair at least trained; 1 otherwise (the others are still
 written, a failed pair's previous artifact left as it was); 2 for a usage or configuration error,
 or a market `top:N` cannot rank.
 """
@@ -126,15 +126,8 @@ def parse_args(argv: list[str] | None = None, prog: str = "train.py") -> argpars
         type=_share,
         default=0.0,
         metavar="SHARE",
-        help="exit 0 when at most this share of the pairs failed (0.1: a tenth), none of them "
-        "one --must-train names (default 0: any failure exits 1)",
-    )
-    parser.add_argument(
-        "--must-train",
-        default="",
-        metavar="PAIRS",
-        help="comma-separated pairs whose failure exits 1 whatever --tolerate allows, when they "
-        "are among those trained (the release: btc-usd)",
+        help="exit 0 when at most this share of the pairs failed (0.1: a tenth; default 0: any "
+        "failure exits 1)",
     )
     return parser.parse_args(argv)
 
@@ -170,8 +163,6 @@ def _main(argv: list[str] | None, prog: str) -> int:
     follow_make()  # `make run`: stopped with make, however it is signalled
     try:
         wanted = wanted_pairs(args, settings)
-        must = args.must_train.strip()
-        must_train = {asset.slug for asset in configured_assets(must)} if must else set()
     except UnknownPairError as error:
         log.error("%s", error)
         return 2
@@ -189,7 +180,7 @@ def _main(argv: list[str] | None, prog: str) -> int:
             if ranking is None:
                 log.error("top:%d: the market could not be ranked: %s", wanted.top, error)
                 return 2
-    return _run(args, settings, wanted, ranking, must_train)
+    return _run(args, settings, wanted, ranking)
 
 
 def _previous_ranking(previous: Path, top: int, why: str) -> MarketRanking | None:
@@ -212,7 +203,6 @@ def _run(
     settings: TrainingSettings,
     wanted: PairsSetting,
     ranking: MarketRanking | None,
-    must_train: set[str],
 ) -> int:
     """The chosen pairs trained, each written as it comes, those that failed carried over from
     the previous release where it served them, the run recorded (`--all`); the exit status."""
@@ -231,7 +221,7 @@ def _run(
             forward_logs(client, settings.log_level)
             failed = train_pairs(client, jobs, out=args.out, progress=progress, keeper=keeper)
             failed = {slug: _public(why, args) for slug, why in failed.items()}
-            kept = _carry_over([slug for slug in failed if slug not in must_train], args)
+            kept = _carry_over(list(failed), args)
             if args.all:  # `run.json`, written while the progress is still shown
                 seconds = {**measured, **progress.measured()}
                 record = _record(settings, assets, failed, kept, ranking=ranking, seconds=seconds)
@@ -240,7 +230,7 @@ def _run(
         log.error("%s", error)
         return 1
     left = {slug: why for slug, why in failed.items() if slug not in kept}
-    status = verdict(left, [asset.slug for asset in assets], args.tolerate, must_train)
+    status = verdict(left, [asset.slug for asset in assets], args.tolerate)
     if len(failed) == len(assets):  # every pair carried or failed: nothing new to release
         log.error("no pair trained: failing")
         status = 1
@@ -355,15 +345,11 @@ def _measured(out: Path) -> dict[str, float]:
     return dict(previous.seconds) if previous is not None else {}
 
 
-def verdict(failed: dict[str, str], slugs: list[str], tolerate: float, must: set[str]) -> int:
+def verdict(failed: dict[str, str], slugs: list[str], tolerate: float) -> int:
     if not failed:
         return 0
     trained = f"{len(slugs) - len(failed)} of {len(slugs)} pairs trained"
     log.error("training failed for %s (why above); %s", ", ".join(failed), trained)
-    vital = [slug for slug in failed if slug in must]
-    if vital:
-        log.error("%s must train (--must-train): failing", ", ".join(vital))
-        return 1
     share = f"{len(failed)} of {len(slugs)} pairs failed"
     if len(failed) > tolerate * len(slugs):
         if tolerate:
