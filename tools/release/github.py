@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptopredict.retry_after import retry_after_seconds
 from tools.release.retry import RERUN, retried
 
 API_VERSION = "2022-11-28"
@@ -42,11 +43,11 @@ def rate_limit(status: int, headers: Any, said: str) -> float | None:
     a 403 or 429 with `retry-after`, or with `x-ratelimit-remaining` 0 until `x-ratelimit-reset`
     (by GitHub's clock, its `date`), or a minute where it names a rate limit; None for any other
     answer (a 403 without them is a permission)."""
-    after, reset = headers.get("retry-after") or "", headers.get("x-ratelimit-reset") or ""
+    reset = headers.get("x-ratelimit-reset") or ""
     if status not in (403, 429):
         return None
-    if after.isdigit():
-        return float(after)
+    if (after := retry_after_seconds(headers)) is not None:
+        return after
     if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
         date = headers.get("date")
         now = email.utils.parsedate_to_datetime(date).timestamp() if date else time.time()
