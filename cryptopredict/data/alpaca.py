@@ -13,7 +13,7 @@ from alpaca.data.requests import CryptoBarsRequest
 from alpaca.data.timeframe import TimeFrame
 from alpaca.data.timeframe import TimeFrameUnit as Unit
 
-from cryptopredict.data.errors import SourceError
+from cryptopredict.data.errors import SourceError, TransientSourceError
 from cryptopredict.data.frame import BarQuery, empty_frame, make_frame
 from cryptopredict.data.retry import (
     NetworkSource,
@@ -30,12 +30,20 @@ _FIELDS = {"t": "timestamp", "o": "open", "h": "high", "l": "low", "c": "close",
 
 
 class TimeoutSession(requests.Session):
+    """alpaca-py's session: a timeout on every request, and one fetch of pages asking for a page
+    token twice (an empty page naming itself, which alpaca-py would follow forever) is refused."""
+
     def __init__(self, timeout: tuple[float, float]) -> None:
         super().__init__()
         self.timeout = timeout
+        self.tokens: set[str] = set()  # asked for since the fetch's first page
 
     def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
+        token = (kwargs.get("params") or {}).get("page_token")
+        if token in self.tokens:
+            raise TransientSourceError(f"page token {token!r} again: its pages do not advance")
+        self.tokens = {*self.tokens, token} if token is not None else set()
         return super().request(method, url, **kwargs)
 
 

@@ -309,3 +309,12 @@ def test_a_bar_in_a_new_shape_needs_a_person_to_update_the_client(settings, slee
     said = r"a bar without c: .*it needs a person to update the client, cryptopredict/data/alpaca"
     with pytest.raises(SourceError, match=said):
         AlpacaSource(settings, sleep=sleeps).fetch(query_for(day, btc))
+
+
+@responses.activate
+def test_alpaca_s_empty_page_naming_itself_is_retried_then_said(settings, sleeps, btc, day):
+    """Issue 119: an empty page naming itself (alpaca-py would follow it forever), each try."""
+    responses.get(ALPACA_BARS_URL, json={"bars": {}, "next_page_token": "same"})
+    with pytest.raises(SourceError, match=f"advance.*after {settings.http_attempts} attempts"):
+        AlpacaSource(settings, sleep=sleeps).fetch(query_for(day, btc))
+    assert len(responses.calls) == 2 * settings.http_attempts
