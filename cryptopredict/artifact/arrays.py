@@ -145,19 +145,14 @@ class StoredGrid:
     def expand(self) -> Grid:
         """The grid at every `step`, as served: between knots interpolated, the later origin."""
         ds = self.first + self.step * np.arange((self.last - self.first) // self.step + 1)
-        before, after, fraction = self.between(ds)
+        around = before, after, fraction = self.between(ds)
         origin = self.times() - self.lead.astype(np.int64)
-        bounds = self.yhat[:, None] * np.exp(self.band.astype(np.float64))
-        columns = {"yhat": np.asarray(self.yhat, dtype=np.float64)}
+        bands: dict[str, np.ndarray] = {}
         for level in LEVELS:
-            for side in ("lower", "upper"):
-                columns[f"yhat_{side}_{level}"] = bounds[:, band_column(level, side)]
-        values = {
-            name: column[before] + (column[after] - column[before]) * fraction
-            for name, column in columns.items()
-        }
+            values = self.values_at(around, level)
+            bands |= {f"yhat_lower_{level}": values[:, 1], f"yhat_upper_{level}": values[:, 2]}
         later = np.where(fraction > 0, np.maximum(origin[before], origin[after]), origin[before])
-        return Grid(ds=ds, origin=later, **values)
+        return Grid(ds=ds, origin=later, yhat=values[:, 0], **bands)
 
 
 def forecast_times(step: int, last: int, last_bar: int) -> np.ndarray:
