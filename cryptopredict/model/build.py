@@ -13,7 +13,6 @@ import platform
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import numpy as np
@@ -79,25 +78,6 @@ class TrainingRequest:
     price: str = "close"
 
 
-@dataclass(frozen=True)
-class Built:
-    model: Any  # the fitted Prophet model
-    grid: Grid
-    history: BarHistory
-    report: BacktestReport
-    manifest: Manifest
-
-    def files(self) -> dict[str, bytes]:
-        return encode_artifact(
-            model=self.model,
-            grid=self.grid,
-            history=self.history,
-            backtest=self.report,
-            manifest=self.manifest,
-            candles=kept_candles(self.history, Interval.parse(self.manifest.interval)),
-        )
-
-
 HINDCAST_STEP = 6 * 3600  # seconds; the release workflow's schedule
 HINDCAST_RULE = (
     "Each bar inside the history is forecast from the latest origin strictly before it, "
@@ -151,8 +131,8 @@ def hindcast_coverage(grid: Grid, history: BarHistory, days: int = 365) -> Hindc
 
 def build(
     history: History, request: TrainingRequest, frame: pd.DataFrame, backtest: BacktestResult | None
-) -> Built:
-    """GateError when the model fails the gate."""
+) -> tuple[dict[str, bytes], Manifest]:
+    """The artifact's files by name, and its manifest; GateError when the model fails the gate."""
     interval = history.bars.interval.delta
     config = request.config
     if backtest is not None:
@@ -175,7 +155,15 @@ def build(
         hindcast=hindcast_coverage(grid, bar_history),
         paths=tuple(backtest.paths()) if backtest else (),
     )
-    return Built(forecaster.model, grid, bar_history, report, manifest)
+    files = encode_artifact(
+        model=forecaster.model,
+        grid=grid,
+        history=bar_history,
+        backtest=report,
+        manifest=manifest,
+        candles=kept_candles(bar_history, Interval.parse(manifest.interval)),
+    )
+    return files, manifest
 
 
 def unbacktested_hindcast(

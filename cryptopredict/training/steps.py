@@ -60,11 +60,11 @@ def train(job: PairJob, keep_backtest: bool = False) -> Finished:
         phase(BACKTEST)
         tested = _backtest(prepared, prepared.setup)
     phase(FINAL_STEP)
-    built = build(prepared.history, prepared.request, prepared.frame, tested)
+    files, manifest = build(prepared.history, prepared.request, prepared.frame, tested)
     return Finished(
-        files=built.files(),
-        report=training_report(built.manifest),
-        model_version=built.manifest.model_version,
+        files=files,
+        report=training_report(manifest),
+        model_version=manifest.model_version,
         backtest=tested if keep_backtest else None,
     )
 
