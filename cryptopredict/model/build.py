@@ -72,7 +72,6 @@ class TrainingRequest:
     config: ModelConfig
     horizon: pd.Timedelta
     gate: Gate
-    plan: Plan | None  # None: no backtest
     model_version: str = "dev"
     git_sha: str | None = None
     price: str = "close"
@@ -296,7 +295,7 @@ def _manifest(
             grid_last=utc_datetime(int(grid.ds[-1])),
         ),
         files={},
-        naive=naive_forecast(dense.market, dense.anchor, request.plan or Plan()),
+        naive=naive_forecast(dense.market, dense.anchor, dense.plan),
     )
 
 

@@ -83,16 +83,15 @@ def prepare(job: PairJob) -> Prepared:
         config=job.config or served_config(),
         horizon=pd.Timedelta(days=job.horizon_days),
         gate=job.gate,
-        plan=(job.plan or Plan()) if job.backtest else None,
         model_version=job.model_version,
         git_sha=job.git_sha,
         price=job.price,
     )
     frame = model_frame(history.bars.frame, job.price)
     setup = None
-    if request.plan is not None:
+    if job.backtest:
         interval = history.bars.interval.delta
-        setup = BacktestSetup.build(frame, interval, request.config, request.plan)
+        setup = BacktestSetup.build(frame, interval, request.config, job.plan or Plan())
     return Prepared(history, request, frame, setup, job)
 
 
