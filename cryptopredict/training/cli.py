@@ -207,8 +207,14 @@ def _run(
     """The chosen pairs trained, each written as it comes, those that failed carried over from
     the previous release where it served them, the run recorded (`--all`); the exit status."""
     assets, ranked = chosen(wanted, ranking)
-    try:
-        keeper = _track_record(args, settings)
+    try:  # the track record this run extends (the previous release's)
+        keeper = RecordKeeper.open(
+            args.previous,
+            out=args.out,
+            afresh=settings.track_record_afresh,
+            max_horizon_days=settings.max_horizon_days,
+            image=settings.previous_image,
+        )
     except RecordError as error:
         log.error(RECORD_BROKEN, error)
         return 2
@@ -241,17 +247,6 @@ RECORD_BROKEN = (
     "the track record cannot be extended: %s; set TRACK_RECORD_AFRESH to why, to start a new one "
     "(a release: run the release workflow by hand with its input start-anew saying why)"
 )
-
-
-def _track_record(args: argparse.Namespace, settings: TrainingSettings) -> RecordKeeper:
-    """The track record this run extends (the previous release's); RecordError."""
-    return RecordKeeper.open(
-        args.previous,
-        out=args.out,
-        afresh=settings.track_record_afresh,
-        max_horizon_days=settings.max_horizon_days,
-        image=settings.previous_image,
-    )
 
 
 def _progress(
