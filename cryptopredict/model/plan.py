@@ -53,10 +53,6 @@ class Plan:
             times, scored = times[scored - self.max_origins :], self.max_origins
         return times, scored
 
-    def origins(self, ds: pd.Series) -> list[pd.Timestamp]:
-        times, scored = self.refit_times(epoch_seconds(ds))
-        return [pd.Timestamp(int(t), unit="s") for t in times[:scored]]
-
     def band_times(self, seconds: np.ndarray) -> np.ndarray:
         first = seconds[0] + seconds_of(BAND_WARMUP)
         return _grid(seconds, first, seconds[-1], max(seconds_of(self.band_step), 1))

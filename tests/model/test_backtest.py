@@ -10,7 +10,7 @@ import pytest
 
 from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.model.backtest import BacktestSetup, fitted_refits
-from cryptopredict.model.plan import Plan
+from cryptopredict.model.plan import Plan, epoch_seconds
 from cryptopredict.model.refits import Refits
 from tools import damping
 
@@ -21,13 +21,14 @@ def hourly(days: int, start: str = "2024-01-01") -> pd.Series:
     return pd.Series(pd.date_range(start, periods=24 * days, freq="h"))
 
 
-def seconds_of(ds: pd.Series) -> np.ndarray:
-    return ds.to_numpy().astype("datetime64[s]").astype(np.int64)
+def scored_origins(ds: pd.Series) -> list[pd.Timestamp]:
+    times, scored = Plan().refit_times(epoch_seconds(ds))
+    return list(pd.to_datetime(times[:scored], unit="s"))
 
 
 def test_refits_cycle_through_weekdays_and_hours_from_a_year_in():
     ds = hourly(800)
-    origins = Plan().origins(ds)
+    origins = scored_origins(ds)
     assert origins[0] >= ds.iloc[0] + pd.Timedelta(days=365)
     assert origins[-1] <= ds.iloc[-1] - pd.Timedelta(days=30)
     assert origins[-1] > ds.iloc[-1] - pd.Timedelta(days=30) - Plan().step
@@ -38,19 +39,19 @@ def test_refits_cycle_through_weekdays_and_hours_from_a_year_in():
 
 def test_adding_bars_only_adds_origins():
     # On a grid fixed to the epoch, old origins (and their cached fits) stay valid.
-    before = Plan().origins(hourly(700))
-    after = Plan().origins(hourly(760))
+    before = scored_origins(hourly(700))
+    after = scored_origins(hourly(760))
     assert after[: len(before)] == before
     assert len(after) > len(before)
-    dense_before = Plan().band_times(seconds_of(hourly(700)))
-    dense_after = Plan().band_times(seconds_of(hourly(760)))
+    dense_before = Plan().band_times(epoch_seconds(hourly(700)))
+    dense_after = Plan().band_times(epoch_seconds(hourly(760)))
     np.testing.assert_array_equal(dense_after[: len(dense_before)], dense_before)
 
 
 def test_origins_snap_to_bars_that_exist():
     ds = hourly(500)
     ds = ds.drop(index=range(24 * 460, 24 * 471)).reset_index(drop=True)  # an 11-day hole
-    origins = Plan().origins(ds)
+    origins = scored_origins(ds)
     assert set(origins) <= set(ds)
     assert len(origins) == len(set(origins))
 
@@ -134,7 +135,7 @@ def test_prophet_is_refitted_nowhere_at_tau_0_and_at_every_origin_otherwise(monk
 
 @pytest.mark.parametrize("days", [730, 2000])
 def test_every_validation_outcome_is_known_before_the_first_evaluation_origin(days):
-    seconds = seconds_of(hourly(days))
+    seconds = epoch_seconds(hourly(days))
     plan = Plan()
     start, end = plan.validation_start(seconds), plan.validation_end(seconds)
     first_evaluation = plan.evaluation_start(seconds)

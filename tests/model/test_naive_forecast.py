@@ -10,7 +10,7 @@ import pytest
 
 from cryptopredict.artifact.schema import LEVELS
 from cryptopredict.model.market import Market
-from cryptopredict.model.plan import Plan
+from cryptopredict.model.plan import Plan, epoch_seconds
 from cryptopredict.model.scoring import naive_band, naive_forecast
 from cryptopredict.postprocess import empirical_offsets
 from cryptopredict.standard_error import tails
@@ -22,9 +22,8 @@ LEADS = np.concatenate([np.arange(0, 24, 1 / 60), [25.5, 167.25, 719.9, 720.0, 8
 @pytest.fixture(scope="module")
 def market(recent_history) -> tuple[Market, np.ndarray]:
     frame = recent_history.bars.frame
-    seconds = (frame["timestamp"] - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta("1s")
     close = frame["close"].to_numpy(dtype=np.float64)
-    return Market(seconds.to_numpy(dtype=np.int64), np.log(close), 3600), close
+    return Market(epoch_seconds(frame["timestamp"]), np.log(close), 3600), close
 
 
 @pytest.mark.parametrize("horizon_days", [30, 7])
