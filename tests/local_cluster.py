@@ -37,4 +37,4 @@ def in_process_client() -> Iterator[Client]:
 def train(job: PairJob, out: Path, client: Client) -> Finished:
     """`job` trained into `out` (its backtest kept) on `client`'s cluster (the session's,
     `dask_client` in tests/conftest.py)."""
-    return train_pair(client, job, out=out, keep_backtest=True)
+    return train_pair(client, job, out=out)

@@ -82,10 +82,9 @@ def train_pairs(
     return failed
 
 
-def train_pair(client: Client, job: PairJob, *, out: Path, keep_backtest: bool = False) -> Finished:
-    """One pair, to its artifact under `out` (its `path`; `keep_backtest`: its backtest too);
-    PairError."""
-    future = _submit(client, TRAIN, job.asset.slug, job.log_level, job, keep_backtest)
+def train_pair(client: Client, job: PairJob, *, out: Path) -> Finished:
+    """One pair, to its artifact under `out` (its `path`), its backtest kept; PairError."""
+    future = _submit(client, TRAIN, job.asset.slug, job.log_level, job, True)
     try:
         finished: Finished = _value(future)
     except Exception as error:
