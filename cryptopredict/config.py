@@ -227,7 +227,6 @@ def setting(env: str, words: str = "", **checks: Any) -> msgspec.Meta:
 @dataclass(frozen=True)
 class Variable:
     env: str
-    name: str  # the field's
     kind: type
     meta: msgspec.Meta
     default: object
@@ -259,7 +258,7 @@ def variables(section: type) -> dict[str, Variable]:
         if typing.get_origin(hint) is not Annotated:  # `Annotated[T, setting(...)] | None`
             hint = next(a for a in typing.get_args(hint) if typing.get_origin(a) is Annotated)
         kind, meta = typing.get_args(hint)[:2]
-        found[spec.name] = Variable(meta.extra["env"], spec.name, kind, meta, spec.default)
+        found[spec.name] = Variable(meta.extra["env"], kind, meta, spec.default)
     return found
 
 
@@ -280,7 +279,7 @@ class Section:
                 raise ConfigError(str(error)) from None
             bad = wanted[name.group(1)]
             raise ConfigError(
-                f"{bad.env} must be {bad.expected()}, got {redact(given[bad.name])!r}"
+                f"{bad.env} must be {bad.expected()}, got {redact(given[name.group(1)])!r}"
             ) from None
 
 
