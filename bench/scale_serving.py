@@ -36,8 +36,7 @@ from pathlib import Path
 
 from bench.run import SERVERS, resident_mb, running, wait_until_ready, wrk
 from bench.scale_training import MAX_BAR_JUMP
-from cryptopredict.artifact.index import read_index
-from cryptopredict.artifact.write import index_artifacts
+from cryptopredict.artifact.index import read_index, record
 
 ROOT = Path(__file__).parents[1]
 DATA = ROOT / "bench" / "data" / "binance-perp-206pairs-1d.csv.gz"
@@ -123,7 +122,7 @@ def pair_set(model_dir: Path, slugs: list[str], scratch: Path) -> Path:
     directory.mkdir()
     for slug in slugs:
         shutil.copytree(model_dir / slug, directory / slug, copy_function=_link_or_copy)
-    index_artifacts(directory)
+    record(directory, None, afresh=True)
     return directory
 
 

@@ -25,8 +25,8 @@ from cryptopredict.artifact.arrays import (
     require,
 )
 from cryptopredict.artifact.history import encode_history
-from cryptopredict.artifact.index import read_index, record
-from cryptopredict.artifact.read import Artifact, existing_model_dir, load_artifact, open_artifact
+from cryptopredict.artifact.index import record
+from cryptopredict.artifact.read import Artifact, load_artifact, open_artifact
 from cryptopredict.artifact.schema import (
     BACKTEST,
     GRID,
@@ -88,12 +88,6 @@ def install_artifact(out_dir: Path, asset: str, files: Mapping[str, bytes]) -> P
         shutil.rmtree(staging, ignore_errors=True)
     record(out_dir, entry)
     return target
-
-
-def index_artifacts(model_dir: Path) -> int:
-    """`<model_dir>/index.json` written afresh from the manifests; how many it lists."""
-    record(existing_model_dir(model_dir), None, afresh=True)
-    return len(read_index(model_dir) or {})
 
 
 def _finite_json(name: str, value: Any) -> bytes:

@@ -28,10 +28,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from cryptopredict.api.app import create_app
+from cryptopredict.artifact import index
 from cryptopredict.artifact.record import SUFFIX, read_record, record_dir, write_record
 from cryptopredict.artifact.schema import GRID
 from cryptopredict.artifact.store import open_artifacts
-from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.config import ApiSettings
 from cryptopredict.minutes.bars import MinuteBar
 from cryptopredict.minutes.store import MinuteStore
@@ -282,7 +282,7 @@ def test_every_answer_on_synthetic_artifacts_is_one_the_document_declares(synthe
 
     without = tmp_path / "without-bitcoin"
     shutil.copytree(synthetic_dir, without, ignore=shutil.ignore_patterns("btc-usd"))
-    index_artifacts(without)
+    index.record(without, None, afresh=True)
     no_btc = _app(without, f"sqlite:///{tmp_path / 'none.db'}")
     _run(no_btc, WITHOUT_BITCOIN)
 

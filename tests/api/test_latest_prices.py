@@ -28,8 +28,8 @@ from flask import Flask
 from cryptopredict.api import forecasts
 from cryptopredict.api.app import create_app
 from cryptopredict.api.serving.forecast import LatestPrice
+from cryptopredict.artifact.index import record
 from cryptopredict.artifact.store import open_artifacts
-from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.collect.replay import read_minutes
 from cryptopredict.config import ApiSettings, ConfigError
 from cryptopredict.minutes.bars import MINUTE, Quote
@@ -453,7 +453,7 @@ def test_an_application_built_again_reads_the_server_s_one_feed(exchange, artifa
         first = threads_of(server.process)
         sources = []
         for rewrite in range(1, 11):
-            index_artifacts(model_dir)
+            record(model_dir, None, afresh=True)
             deadline = time.monotonic() + 60  # the server looks every second
             while server.log.read_text().count(REBUILT) < rewrite:
                 assert time.monotonic() < deadline, server.log.read_text()

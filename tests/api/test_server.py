@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from cryptopredict.artifact.index import record
 from cryptopredict.artifact.training import VERSION, PairStatus, TrainingStatus, write_status
-from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.utc import iso_utc
 from tests.imports import python_prints
 from tests.live_server import answered, start_server
@@ -124,7 +124,7 @@ def test_without_a_bitcoin_artifact_the_log_says_why_bitcoin_answers_404(
     """What is served without it: tests/api/test_assets.py."""
     shutil.rmtree(copy / "btc-usd")
     if training:
-        index_artifacts(copy)
+        record(copy, None, afresh=True)
         now = datetime.now(UTC).replace(microsecond=0)
         pair = PairStatus(asset="eth-usd", state="running", step="backtest", eta_seconds=None)
         status = TrainingStatus(

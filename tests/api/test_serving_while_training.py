@@ -21,6 +21,7 @@ from cryptopredict.api.app import create_app
 from cryptopredict.api.reloading import Reloading
 from cryptopredict.api.serving.catalog import SWAPPED_IN
 from cryptopredict.artifact.arrays import ArtifactError
+from cryptopredict.artifact.index import record
 from cryptopredict.artifact.run import PairFailure, TrainingRun, write_run
 from cryptopredict.artifact.store import open_artifacts
 from cryptopredict.artifact.training import (
@@ -32,7 +33,6 @@ from cryptopredict.artifact.training import (
     clear_status,
     write_status,
 )
-from cryptopredict.artifact.write import index_artifacts
 from cryptopredict.config import ApiSettings
 from tests.live_server import answered, start_server
 
@@ -228,7 +228,7 @@ def test_bitcoin_answers_503_while_its_first_model_is_being_trained(copy, tmp_pa
     """`make run`'s first seconds: the API serves ETH/USD's model, BTC/USD's is not written
     yet."""
     shutil.rmtree(copy / "btc-usd")
-    index_artifacts(copy)
+    record(copy, None, afresh=True)
     write_status(copy, _status(_pair("btc-usd", "running")))
     client = _client(copy, tmp_path)
     assert client.get("/healthz").status_code == 200
@@ -246,10 +246,10 @@ def test_a_pair_written_but_not_yet_served_answers_503_not_404(
     and the server's next look at the index, /bitcoin is still coming, not unknown; and while the
     run lasts, /healthz lists it as training (it said none left: issue 47 bar 1)."""
     shutil.rmtree(copy / "btc-usd")
-    index_artifacts(copy)
+    record(copy, None, afresh=True)
     client = _client(copy, tmp_path)  # serves ETH/USD alone
     shutil.copytree(artifact_dir / "btc-usd", copy / "btc-usd")
-    index_artifacts(copy)  # written: the index lists it, this application does not
+    record(copy, None, afresh=True)  # written: the index lists it, this application does not
     if status is not None:
         write_status(copy, _status(_pair("btc-usd", status)))
     answer = client.get("/bitcoin?date=2026-08-01")
@@ -276,14 +276,14 @@ def test_the_application_is_built_again_when_the_index_changes(copy):
     assert built == [2]
     assert reloading.check() is False  # nothing changed
     shutil.rmtree(copy / "eth-usd")
-    index_artifacts(copy)
+    record(copy, None, afresh=True)
     assert reloading.check() is True
     assert built == [2, 1]
     assert reloading.app is not first
     assert list(reloading.catalog.store) == ["btc-usd"]
     # A build that fails leaves the application serving as it was.
     serving = reloading.app
-    index_artifacts(copy)
+    record(copy, None, afresh=True)
     assert reloading.check() is False
     assert reloading.app is serving
 
@@ -317,7 +317,7 @@ def test_before_its_first_model_every_route_answers_503_with_the_progress(
     assert (page.status_code, page.mimetype) == (503, "text/html")
     assert f"<td>btc-usd</td><td>{BACKTEST}</td><td>about 4 min left</td>" in page.text
     shutil.copytree(artifact_dir / "btc-usd", model_dir / "btc-usd")
-    index_artifacts(model_dir)
+    record(model_dir, None, afresh=True)
     assert reloading.check() is True
     assert client.get("/bitcoin?date=2026-08-01").status_code == 200
 
@@ -326,13 +326,13 @@ def test_the_server_serves_a_pair_as_soon_as_its_artifact_is_written(artifact_di
     model_dir = tmp_path / "models"
     model_dir.mkdir()
     shutil.copytree(artifact_dir / "btc-usd", model_dir / "btc-usd")
-    index_artifacts(model_dir)
+    record(model_dir, None, afresh=True)
     with start_server(model_dir, tmp_path / "api.log") as server:
         assert answered(f"{server.url}/forecast/eth-usd?date=2026-06-01")[0] == 404
         # As training writes one: beside the others, then swapped in, then the index.
         shutil.copytree(artifact_dir / "eth-usd", model_dir / ".tmp-eth-usd")
         (model_dir / ".tmp-eth-usd").rename(model_dir / "eth-usd")
-        index_artifacts(model_dir)
+        record(model_dir, None, afresh=True)
         deadline = time.monotonic() + 60  # the server looks every second; a loaded machine lags
         while answered(f"{server.url}/forecast/eth-usd?date=2026-06-01")[0] != 200:
             assert time.monotonic() < deadline, server.log.read_text()
