@@ -7,7 +7,7 @@ stored bar, and the file is replaced atomically once the merge passes validation
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -91,17 +91,13 @@ def _live(name: str, settings: HistorySettings) -> BarSource:
 def _chain(source: str, csv: Path | None, settings: HistorySettings) -> list[BarSource]:
     if csv is not None:
         return [CsvSource(csv)]
-    factories: dict[str, Callable[[], BarSource]] = {
-        "alpaca": lambda: _live("alpaca", settings),
-        "binance": lambda: _live("binance", settings),
-        "snapshot": SnapshotSource,
-    }
-    if source == "auto":
-        names = LIVE_SOURCES if settings.require_fresh_hours is not None else factories
-        return [factories[name]() for name in names]
-    if source not in factories:
+    if source not in SOURCE_NAMES:
         raise ValueError(f"unknown source {source!r}; choose one of {', '.join(SOURCE_NAMES)}")
-    return [factories[source]()]
+    names: Sequence[str] = (source,)
+    if source == "auto":  # strict mode never falls back on the snapshot
+        strict = settings.require_fresh_hours is not None
+        names = LIVE_SOURCES if strict else (*LIVE_SOURCES, "snapshot")
+    return [SnapshotSource() if name == "snapshot" else _live(name, settings) for name in names]
 
 
 def _from_source(
