@@ -46,8 +46,8 @@ class ArtifactStore(Mapping[str, Artifact]):
     ) -> None:
         self.model_dir = model_dir
         self._entries = dict(entries)
-        self._failures = dict(failures or {})
-        self._retry_at: dict[str, float] = {}  # an open that failed: when to try it again
+        # Why each could not be opened, and when to try it again (never: not an entry).
+        self._failed = {slug: (why, math.inf) for slug, why in (failures or {}).items()}
         self._opened = dict(opened or {})
         self._locks: dict[str, threading.Lock] = {}
         self._locking = threading.Lock()
@@ -65,7 +65,7 @@ class ArtifactStore(Mapping[str, Artifact]):
 
     @property
     def failures(self) -> dict[str, str]:
-        return dict(self._failures)
+        return {slug: why for slug, (why, _) in self._failed.items()}
 
     def __getitem__(self, slug: str) -> Artifact:
         opened = self._opened.get(slug)
@@ -77,13 +77,12 @@ class ArtifactStore(Mapping[str, Artifact]):
             opened = self._opened.get(slug)
             if opened is not None:
                 return opened
-            failure = self._failures.get(slug)
-            if failure is not None and self._clock() < self._retry_at.get(slug, math.inf):
-                raise ArtifactError(failure)
+            why, retry_at = self._failed.get(slug, ("", -math.inf))
+            if self._clock() < retry_at:
+                raise ArtifactError(why)
             artifact = self._open(slug)
             self._opened[slug] = artifact
-            self._failures.pop(slug, None)
-            self._retry_at.pop(slug, None)
+            self._failed.pop(slug, None)
             return artifact
 
     def _open(self, slug: str) -> Artifact:
@@ -96,8 +95,7 @@ class ArtifactStore(Mapping[str, Artifact]):
             )
             _ = artifact.backtest  # read and checked now, not in a request
         except ArtifactError as error:
-            self._failures[slug] = str(error)
-            self._retry_at[slug] = self._clock() + REOPEN_SECONDS
+            self._failed[slug] = (str(error), self._clock() + REOPEN_SECONDS)
             log.error("cannot serve %s: %s (tried again in %.0f s)", slug, error, REOPEN_SECONDS)
             raise
         if artifact.manifest_sha256 != self._entries[slug].manifest_sha256:
