@@ -81,12 +81,8 @@ def _parsed(path: Path, mtime_ns: int, size: int, source: str) -> pd.DataFrame:
     ) as error:
         raise SourceError(source, f"cannot read {path} as CSV: {error}") from None
     raw.columns = [str(name).strip().lower() for name in raw.columns]
-    if "timestamp" not in raw.columns:
-        for other in ("date", "time"):
-            if other in raw.columns:
-                raw = raw.rename(columns={other: "timestamp"})
-                break
-    return raw
+    named = [name for name in ("timestamp", "date", "time") if name in raw.columns]
+    return raw.rename(columns={named[0]: "timestamp"}) if named else raw
 
 
 class CsvSource:
