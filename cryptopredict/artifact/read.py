@@ -318,12 +318,6 @@ def _json_object(file: Path, data: bytes) -> dict[str, Any]:
     return value
 
 
-# schema_version as the manifest's type names it on disk
-_VERSION_KEY = next(
-    f.encode_name for f in msgspec.structs.fields(Manifest) if f.name == "schema_version"
-)
-
-
 def schema_problem(version: int) -> str:
     if version > SCHEMA_VERSION:
         return (
@@ -338,7 +332,7 @@ def schema_problem(version: int) -> str:
 
 def _manifest(file: Path, data: bytes) -> Manifest:
     document = _json_object(file, data)
-    version = document.get(_VERSION_KEY)
+    version = document.get("schema_version")
     if not isinstance(version, int):
         raise ArtifactError(f"{file}: has no integer schema_version")
     require(version == SCHEMA_VERSION, file, schema_problem(version))
