@@ -198,6 +198,7 @@ class RunProgress:
 
     def estimate(self) -> TimeLeft:
         now = self.clock()
+        pace = self._pace()  # of this run's pairs done: the waiting ones' seconds at it
         active = [pair for pair in self.pairs.values() if pair.active]
         ends = {pair.slug: self._running(pair, now) for pair in active if pair.state == "running"}
         started = any(pair.state != "waiting" for pair in self.pairs.values())
@@ -206,7 +207,7 @@ class RunProgress:
         free = sorted([*ends.values(), *[start] * (workers - len(ends))])[:workers]  # a heap
         for pair in active:  # the run's order: the order they were submitted in
             if pair.state == "waiting":
-                ends[pair.slug] = heapq.heappop(free) + self._cost(pair)
+                ends[pair.slug] = heapq.heappop(free) + pair.cost() * pace
                 heapq.heappush(free, ends[pair.slug])
         return TimeLeft(max(ends.values(), default=None), ends)  # none in flight: nothing left
 
@@ -217,10 +218,6 @@ class RunProgress:
         after = sum(list(phases.values())[list(phases).index(pair.phase) + 1 :])
         current = phases[pair.phase] * (1 - pair.done)
         return _left(current * pace, now - (pair.told or now)) + after * pace
-
-    def _cost(self, pair: Pair) -> float:
-        """Its seconds on a worker, as measured, at the pace of this run's pairs done."""
-        return pair.cost() * self._pace()
 
     def _pace(self) -> float:
         paces = [seconds / self.pairs[slug].cost() for slug, seconds in self.measured().items()]
