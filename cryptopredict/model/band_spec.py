@@ -14,6 +14,8 @@ from cryptopredict.model.market import YEAR_DAYS
 WIDTH_BIN_HOURS = 24
 WIDTH_BINS = 5  # the scaled candidates calibrate within fifths of band width
 FLOOR = 0.1  # ... and keep the spread above the pool's calmest tenth
+WINDOWS = (1.0, 7.0, 30.0)  # their volatility windows (days), `candidates`'
+HALF_LIVES = (24.0, 168.0, 720.0, None)  # ... and half-lives (hours; None: never fades)
 
 
 def named(spec: BandSpec, **changes: Any) -> BandSpec:
@@ -133,10 +135,7 @@ NAIVE_BAND = named(EMPIRICAL, drift=True)
 DEFAULT_BAND = scaled(1, 24, profile=True, width_bins=WIDTH_BINS, floor=FLOOR)
 
 
-def candidates(
-    windows: tuple[float, ...] = (1.0, 7.0, 30.0),
-    half_lives: tuple[float | None, ...] = (24.0, 168.0, 720.0, None),
-) -> list[BandSpec]:
+def candidates() -> list[BandSpec]:
     """The drift-free candidates: the empirical band, and every scaled combination; their numbers
     floats, as their scored entries hold them (the chosen one is recorded as it was scored)."""
     specs = [EMPIRICAL]
@@ -144,7 +143,7 @@ def candidates(
         specs.append(scaled(float(YEAR_DAYS), None, profile, width_bins=WIDTH_BINS, floor=FLOOR))
         specs += [
             scaled(window, half_life, profile, width_bins=WIDTH_BINS, floor=FLOOR)
-            for window in windows
-            for half_life in half_lives
+            for window in WINDOWS
+            for half_life in HALF_LIVES
         ]
     return specs
