@@ -51,7 +51,7 @@ from cryptopredict.model.backtest import (
 )
 from cryptopredict.model.band_spec import DEFAULT_BAND
 from cryptopredict.model.bands import BAND_HOURS, Band, bounds
-from cryptopredict.model.forecasters import ProphetForecaster, quiet_stan, window
+from cryptopredict.model.forecasters import ProphetForecaster, predict_mean, quiet_stan, window
 from cryptopredict.model.gate import check_gate
 from cryptopredict.model.market import Market
 from cryptopredict.model.panel_choice import panel_band, panel_damping
@@ -210,16 +210,6 @@ def build_grid(
             ahead = centre * np.exp(offsets[tau][0])
             arrays[name] = np.concatenate([before[name], np.interp(future, kept, ahead)])
     return Grid(**arrays)
-
-
-def predict_mean(forecaster: ProphetForecaster, ds: pd.Series) -> np.ndarray:
-    model = forecaster.model
-    samples = model.uncertainty_samples
-    model.uncertainty_samples = 0
-    try:
-        return model.predict(pd.DataFrame({"ds": ds.to_numpy()}))["yhat"].to_numpy()
-    finally:
-        model.uncertainty_samples = samples
 
 
 def _with_band(rules: PostprocessRules, grid: Grid, market: Market) -> PostprocessRules:

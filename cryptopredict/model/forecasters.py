@@ -15,7 +15,7 @@ from cryptopredict.model.plan import REFIT_SLACK, Plan, epoch_seconds, seconds_o
 
 log = logging.getLogger(__name__)
 
-UNCERTAINTY_SEED = 20240101  # Prophet samples its own intervals; a fixed seed makes them repeatable
+UNCERTAINTY_SEED = 20240101  # the notebook seeds Prophet's own intervals with it: repeatable
 UNCERTAINTY_SAMPLES = 1000  # the model of record keeps Prophet's own intervals (the notebook's)
 
 
@@ -37,7 +37,7 @@ class ProphetForecaster:
             target=self.config.target,
             origin=int(epoch_seconds(last)[0]),
             last_close=float(train["y"].iloc[-1]),
-            model_at_origin=float(self.raw(last)["yhat"].iloc[0]),
+            model_at_origin=float(predict_mean(self, last)[0]),
             anchored=self.config.anchored,
             damping_hours=self.config.damping_hours,
             interval_width=self.config.interval_width,
@@ -47,9 +47,16 @@ class ProphetForecaster:
         )
         return self
 
-    def raw(self, ds: pd.Series) -> pd.DataFrame:
-        np.random.seed(UNCERTAINTY_SEED)
-        return self.model.predict(pd.DataFrame({"ds": pd.to_datetime(ds).to_numpy()}))
+
+def predict_mean(forecaster: ProphetForecaster, ds: pd.Series) -> np.ndarray:
+    """Prophet's `yhat` at `ds`, its intervals not sampled (they leave `yhat` as it is)."""
+    model = forecaster.model
+    samples = model.uncertainty_samples
+    model.uncertainty_samples = 0
+    try:
+        return model.predict(pd.DataFrame({"ds": ds.to_numpy()}))["yhat"].to_numpy()
+    finally:
+        model.uncertainty_samples = samples
 
 
 # Stan's BFGS: L-BFGS's fit in a third of the time (docs/performance.md).
