@@ -129,8 +129,8 @@ $(VENV)/.test-deps: $(VENV)/.run-deps requirements-dev.txt
 # Ctrl-C reaches both, and each stops by itself. First the port: where a server listens already,
 # it stops before training, naming a port that works. Then training, which checks what it was
 # given (a usage error, status 2, stops make run there) and writes its progress to the model
-# directory (`training.json`); then the API, which answers 503 still_training with that progress
-# until a model is written, serves each pair as soon as its model is written, and lists the pairs
+# directory (`training.json`); then the API, which serves each pair as soon as its model is
+# written (one still training answers 503 still_training with that progress), and lists the pairs
 # still training in /healthz, /assets and the dashboard. A pair that fails (a name no source
 # knows, too short a history) is named with why, and the others are served. Training over, it
 # serves until Ctrl-C, saying where (if no pair was trained, it stops: status 1). TRAIN_ARGS go

@@ -363,14 +363,14 @@ def _follow(
             figures.installed_at = _first(lines, INSTALLED)
         if figures.bitcoin_200_at is None:
             _ask_bitcoin(figures, base, now)
-        if now - browsed >= 2:  # the starting page reloads every 2 s; a browser asks its icon
+        if now - browsed >= 2:  # a browser on the dashboard: every 2 s until a pair is served
             browsed = now
             _status(f"{base}/"), _status(f"{base}/favicon.ico")
         if figures.first_200_at is None:
             url = _first_200(base)
             if url is not None:
                 figures.first_200_at, figures.first_200_url = now, url
-        health = _json(f"{base}/healthz")  # 503 `starting` before the first model
+        health = _json(f"{base}/healthz")  # `starting` before the first model
         if health is not None:
             figures.first_answer_at = figures.first_answer_at or now
             training = health.get("training")
@@ -452,7 +452,7 @@ def _first_200(base: str) -> str | None:
 
 
 def _json(url: str) -> dict | None:
-    """The JSON answer at `url`, an error's too (503 `starting`); None when none comes."""
+    """The JSON answer at `url`, an error's too; None when none comes."""
     try:
         with urllib.request.urlopen(url, timeout=5) as answer:
             return json.load(answer)

@@ -70,7 +70,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         page = found[offset:] if limit is None else found[offset : offset + limit]
         running = catalog.training()
         answer = AssetList(
-            default=catalog.default.slug,
+            default=catalog.default,
             total=len(found),
             offset=offset,
             limit=limit,

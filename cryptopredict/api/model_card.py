@@ -26,6 +26,7 @@ from cryptopredict.api.types.model import (
 from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.artifact.run import PairFailure, RunRecordError, read_run
 from cryptopredict.artifact.schema import BacktestReport
+from cryptopredict.assets import BITCOIN
 from cryptopredict.freshness import in_words
 from cryptopredict.minutes.bars import FeedStatus
 from cryptopredict.utc import iso_utc
@@ -75,7 +76,7 @@ def blueprint(
         return raw_json_response(backtest, cache=max_age)
 
     # The default asset's at `/model`, in endpoints of their own: werkzeug redirects neither way.
-    fixed = {ASSET: catalog.default.slug}
+    fixed = {ASSET: catalog.default or BITCOIN}  # none served yet: BTC/USD's, still training
     bp.add_url_rule("/model", "model", asset_model, defaults=fixed)
     bp.add_url_rule("/model/backtest", "model_backtest", asset_backtest, defaults=fixed)
     bp.add_url_rule("/model/<asset>", view_func=asset_model)
@@ -111,7 +112,7 @@ def health_blueprint(
         now = time.time()
         assets = [_health(served, now) for served in catalog]
         stale = catalog.stale(stale_after_hours, now)
-        default = next(entry for entry in assets if entry.asset == catalog.default.slug)
+        default = next((entry for entry in assets if entry.asset == catalog.default), None)
         failures = catalog.failures()
         running = catalog.training()
         failed = running.failed if running is not None else _last_failed(catalog)
@@ -124,8 +125,8 @@ def health_blueprint(
             *([LARGE_ANSWERS_WAIT] if request.headers.get(LARGE) == "0" else []),
         ]
         answer = Health(
-            status="degraded" if reasons else "ok",
-            **msgspec.structs.asdict(default),
+            status="degraded" if reasons else "ok" if assets else "starting",
+            **(msgspec.structs.asdict(default) if default else {}),
             assets=assets,
             unavailable=[Unavailable(asset=slug, detail=why) for slug, why in failures.items()],
             failed=failed,

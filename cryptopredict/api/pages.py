@@ -11,7 +11,7 @@ from werkzeug.exceptions import NotFound
 
 from cryptopredict.api.assets import described
 from cryptopredict.api.errors import StartupError
-from cryptopredict.api.http import page_headers, public_cache, raw_json_response
+from cryptopredict.api.http import NO_STORE, page_headers, public_cache, raw_json_response
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog
@@ -38,9 +38,10 @@ def blueprint(catalog: Catalog, document: str, *, cache_seconds: int) -> Bluepri
 
     @bp.get("/")
     def dashboard() -> Response:
-        card = described(catalog.default)
+        card = described(catalog[catalog.default]) if catalog.default else None  # None: training
         page = render_template("dashboard.html", card=card, assets_url=url_for("assets.assets"))
-        return page_headers(Response(page, mimetype="text/html"), csp=DASHBOARD_CSP, cache=max_age)
+        cache = max_age if card else NO_STORE
+        return page_headers(Response(page, mimetype="text/html"), csp=DASHBOARD_CSP, cache=cache)
 
     @bp.get("/vendor/plotly.min.js")
     def plotly_min_js() -> Response:

@@ -2,8 +2,7 @@
 watches `index.json`, `run.json` and the track record's index (three `stat`s a second) and, when
 one changes, swaps in a new application built over the artifacts listed then (its `/metrics`
 start again from zero). A request in flight finishes on the application it started on; one that
-cannot be built is logged, and the one serving stays. Before the directory holds a model, while
-a run trains into it, it serves `starting_app` (`make run`'s first minute)."""
+cannot be built is logged, and the one serving stays."""
 
 from __future__ import annotations
 
@@ -15,13 +14,11 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from cryptopredict.api.starting import starting_app
 from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.index import INDEX
 from cryptopredict.artifact.record import INDEX as RECORD_INDEX
 from cryptopredict.artifact.record import record_dir
 from cryptopredict.artifact.run import RUN
-from cryptopredict.artifact.training import read_status
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog
@@ -41,21 +38,15 @@ class Reloading:
         self.files = (model_dir / INDEX, model_dir / RUN, record_dir(model_dir) / RECORD_INDEX)
         self.every = every
         self.seen = self._signature()  # before building: a change meanwhile is seen next
-        try:
-            self.app = build()
-        except ArtifactError:
-            if read_status(model_dir) is None:
-                raise
-            self.app = starting_app(model_dir)
+        self.app = build()
         self.wsgi = Flask(__name__)
         self.wsgi.wsgi_app = self.app.wsgi_app  # type: ignore[method-assign]
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._watch, name="reload-artifacts", daemon=True)
 
     @property
-    def catalog(self) -> Catalog | None:
-        """The served API's; None before it serves a model."""
-        return self.app.extensions.get("cryptopredict", {}).get("catalog")
+    def catalog(self) -> Catalog:
+        return self.app.extensions["cryptopredict"]["catalog"]
 
     def start(self) -> Reloading:
         self.thread.start()

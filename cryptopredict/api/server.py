@@ -8,8 +8,8 @@ most 5 s) and exits; then the process stops, status 0. If HAProxy stops by itsel
 server, status 1.
 
 While a run trains into its model directory (`make run`: its `training.json` there), the
-proxy's lines of the requests Waitress answered 503 are left out (a browser waiting on the
-dashboard asks every 2 s).
+proxy's lines of the requests Waitress answered 503 are left out (a client waiting for a pair
+still training asks again as `Retry-After` says).
 
 `python api.py --alone` is Waitress alone on HOST:PORT, for development: the same application,
 none of the proxy's bounds, and a stop does not wait for the requests in flight.
@@ -238,9 +238,6 @@ def _configure_logs(settings: ApiSettings) -> None:
 
 
 def _say_what_is_served(app: Reloading, settings: ApiSettings) -> None:
-    if app.catalog is None:
-        log.info("no model yet: every route answers 503 still_training until one is written")
-        return
     log.info(
         "serving %d assets from %s; each artifact is verified when first asked for",
         len(app.catalog),

@@ -13,7 +13,6 @@ from pathlib import Path
 from cryptopredict.artifact.arrays import ArtifactError, require
 from cryptopredict.artifact.index import INDEX, artifact_dirs, read_index
 from cryptopredict.artifact.read import (
-    TRAIN_FIRST,
     Artifact,
     describe,
     existing_model_dir,
@@ -119,7 +118,8 @@ class ArtifactStore(Mapping[str, Artifact]):
 
 def open_artifacts(model_dir: Path) -> ArtifactStore:
     """The artifacts under `model_dir`, none opened yet: those the index lacks listed from their
-    manifests, another schema's in `failures`; ArtifactError when none can be served."""
+    manifests, another schema's in `failures` (the API's `Catalog` says if none can be served);
+    ArtifactError without the directory."""
     model_dir = existing_model_dir(model_dir)
     try:
         indexed = read_index(model_dir)
@@ -145,9 +145,4 @@ def open_artifacts(model_dir: Path) -> ArtifactStore:
             failures[name] = str(error)
             continue
         entries[name] = entry
-    if not present:
-        raise ArtifactError(f"{model_dir}: holds no artifact; {TRAIN_FIRST}")
-    if not entries:
-        first = next(iter(failures.values()))
-        raise ArtifactError(f"none of the {len(failures)} artifacts can be served; {first}")
     return ArtifactStore(model_dir, entries, failures)

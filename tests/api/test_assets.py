@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from cryptopredict.api.app import create_app
-from cryptopredict.artifact.arrays import ArtifactError
 from cryptopredict.artifact.schema import MANIFEST
 from cryptopredict.utc import iso_utc
 from tests.api.artifacts import DAY, HOUR, PROPHET_DEPRECATION
@@ -171,8 +170,3 @@ def test_without_bitcoin_the_others_serve_and_bitcoin_is_an_unknown_asset(eth_on
     assert eth_only.get("/healthz").get_json()["asset"] == "eth-usd"
     assert eth_only.get("/model").get_json()["symbol"] == "ETH/USD"
     assert "ETH/USD" in eth_only.get("/").get_data(as_text=True)
-
-
-def test_no_artifact_at_all_is_refused(settings):
-    with pytest.raises(ArtifactError, match="no artifact to serve"):
-        create_app({}, settings)

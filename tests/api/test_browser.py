@@ -17,6 +17,7 @@ from urllib.request import urlopen
 import pytest
 
 from cryptopredict.api.serving.verdict import decimals
+from cryptopredict.artifact.index import record
 from cryptopredict.artifact.run import PairFailure, TrainingRun, write_run
 from cryptopredict.artifact.training import (
     FILE,
@@ -29,7 +30,7 @@ from cryptopredict.freshness import in_words
 from cryptopredict.utc import iso_utc
 from tests.api.artifacts import HOUR
 from tests.browser import Browser, needs_chromium, watched_page
-from tests.live_server import start_server
+from tests.live_server import answered, start_server, wait_for
 from tests.plain_words import TERMS_OF_ART
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, needs_chromium]
@@ -322,9 +323,10 @@ def chart_dates(page, chart: str) -> list[str]:
 def test_the_dashboard_says_which_pairs_are_still_training(browser, artifact_dir, tmp_path):
     """Issue 56: plain words first (the terms of art in the detail), each pair running or
     waiting for a worker, and a pair the run could not train named with why, during the run and
-    after it."""
+    after it. Before the first pair is served (`make run`'s first minute), that is all the page
+    shows, the detail open, until it reloads to draw the first."""
     model_dir = tmp_path / "models"
-    shutil.copytree(artifact_dir, model_dir)
+    model_dir.mkdir()
     now = datetime.now(UTC).replace(microsecond=0)
     pairs = (
         PairStatus(
@@ -359,14 +361,23 @@ def test_the_dashboard_says_which_pairs_are_still_training(browser, artifact_dir
             "it is ready."
         )
         assert not TERMS_OF_ART.search(said), said
-        detail = page.locator("#training-pairs li").all_text_contents()  # folded: the detail
-        assert detail == [
+        assert page.locator("h1").inner_text() == "Training: no pair is served yet"
+        assert page.locator("#training-pairs li").all_inner_texts() == [
             "btc-usd: backtest of the served forecast, about 5 min left",
             "sol-usdt: waiting for a worker (next: reading its history)",
         ]
+        assert page.locator("#training-pairs").is_visible()  # folded once a pair is served
         failed = page.locator("#failed")
         assert failed.is_visible()
         assert failed.inner_text().startswith(f"Could not train nosuch-usd ({NO_SOURCE}).")
+        for asset in ("btc-usd", "eth-usd"):
+            shutil.copytree(artifact_dir / asset, model_dir / asset)
+        record(model_dir, None, afresh=True)
+        wait_for(lambda: json.loads(answered(f"{server.url}/assets")[1])["total"], "a pair served")
+        page.clock.fast_forward(2_000)
+        page.locator("#symbol", has_text="BTC/USD").wait_for(timeout=20_000)
+        line.wait_for(state="visible", timeout=20_000)
+        assert line.inner_text() == said
         # The run ends: it records the failure and removes its status file.
         write_run(
             model_dir,

@@ -224,20 +224,6 @@ def test_a_pair_still_training_answers_503_with_retry_after_and_its_progress(
     assert client.get(path.format(asset="nosuch-usdt") + asking).status_code == 404
 
 
-def test_bitcoin_answers_503_while_its_first_model_is_being_trained(copy, tmp_path):
-    """`make run`'s first seconds: the API serves ETH/USD's model, BTC/USD's is not written
-    yet."""
-    shutil.rmtree(copy / "btc-usd")
-    record(copy, None, afresh=True)
-    write_status(copy, _status(_pair("btc-usd", "running")))
-    client = _client(copy, tmp_path)
-    assert client.get("/healthz").status_code == 200
-    for route in ("/bitcoin?date=2026-08-01", "/bitcoin/forecast"):
-        answer = client.get(route)
-        assert (answer.status_code, answer.headers.get("Retry-After")) == (503, "10"), route
-        assert answer.get_json()["detail"].startswith("btc-usd is still training")
-
-
 @pytest.mark.parametrize("status", ["done", None])
 def test_a_pair_written_but_not_yet_served_answers_503_not_404(
     copy, artifact_dir, tmp_path, status
@@ -288,38 +274,46 @@ def test_the_application_is_built_again_when_the_index_changes(copy):
     assert reloading.app is serving
 
 
-def test_before_its_first_model_every_route_answers_503_with_the_progress(
-    artifact_dir, tmp_path, conforms
-):
-    """Issue 96, item 1: `make run` listens from its first second; until a model is written,
-    every route says the run's progress (the error shape; `/healthz`: starting), the dashboard
-    each pair's step and time left; then the model is served."""
+def test_before_its_first_model_it_serves_the_run_s_progress(artifact_dir, tmp_path, conforms):
+    """Issue 96, item 1: `make run` listens from its first second; until a model is written, a
+    pair still training answers 503 with its progress, `/healthz` 200 `starting` with the run's,
+    the dashboard the training alone (training.js draws it: test_browser.py); then the model is
+    served. An empty model directory without a run is refused, saying to train first."""
     model_dir = tmp_path / "models"
     model_dir.mkdir()
-    write_status(model_dir, _status(_pair("btc-usd", "running"), _pair("eth-usd", "waiting")))
     build = lambda: create_app(open_artifacts(model_dir), ApiSettings(model_dir=model_dir))  # noqa: E731
+    with pytest.raises(ArtifactError, match=f"no artifact to serve in {model_dir}; train first"):
+        build()
+    write_status(model_dir, _status(_pair("btc-usd", "running"), _pair("eth-usd", "waiting")))
     reloading = Reloading(build, model_dir)
     client = reloading.wsgi.test_client()
-    progress = f"btc-usd: {BACKTEST}, about 4 min left; eth-usd: waiting for a worker"
-    for route in ("/bitcoin?date=2026-08-01", "/price/btc-usd", "/assets", "/openapi.json"):
+    for route in ("/bitcoin?date=2026-08-01", "/bitcoin/forecast", "/model", "/candles/btc-usd"):
         answer = client.get(route)
-        assert (answer.status_code, answer.headers["Retry-After"]) == (503, "2"), route
-        said = answer.get_json()
-        assert said["error"] == "still_training", route
-        assert said["detail"].startswith(f"no pair is served yet ({progress}"), said
+        assert (answer.status_code, answer.headers["Retry-After"]) == (503, "10"), route
+        assert answer.get_json()["error"] == "still_training", route
+        assert answer.get_json()["detail"].startswith(f"btc-usd is still training ({BACKTEST})")
     conforms("/bitcoin", client.get("/bitcoin?date=2026-08-01"))
-    health = client.get("/healthz").get_json()
-    assert health["error"] == "starting"
+    assert "known: none yet" in client.get("/forecast/nosuch-usd").get_json()["detail"]
+    for route in ("/openapi.json", "/metrics", "/live", "/docs"):
+        assert client.get(route).status_code == 200, route
+    listed = client.get("/assets")
+    conforms("/assets", listed)
+    assert [listed.get_json()[key] for key in ("default", "assets")] == [None, []]
+    health = client.get("/healthz")
+    conforms("/healthz", health)
+    said = health.get_json()
+    assert (health.status_code, said["status"], said["asset"]) == (200, "starting", None)
     # Issue 106, item 2: the run's time left from the first poll, as once serving.
-    assert health["training"]["eta_seconds"] == 301
-    assert [pair["eta_seconds"] for pair in health["training"]["pairs"]] == [241, None]
+    assert said["training"]["eta_seconds"] == 301
+    assert [pair["eta_seconds"] for pair in said["training"]["pairs"]] == [241, None]
     page = client.get("/")
-    assert (page.status_code, page.mimetype) == (503, "text/html")
-    assert f"<td>btc-usd</td><td>{BACKTEST}</td><td>about 4 min left</td>" in page.text
+    assert (page.status_code, page.headers["Cache-Control"]) == (200, "no-store")
+    assert "<h1>Training: no pair is served yet</h1>" in page.text
     shutil.copytree(artifact_dir / "btc-usd", model_dir / "btc-usd")
     record(model_dir, None, afresh=True)
     assert reloading.check() is True
     assert client.get("/bitcoin?date=2026-08-01").status_code == 200
+    assert client.get("/healthz").get_json()["asset"] == "btc-usd"
 
 
 def test_the_server_serves_a_pair_as_soon_as_its_artifact_is_written(artifact_dir, tmp_path):

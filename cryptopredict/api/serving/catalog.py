@@ -126,7 +126,8 @@ class CatalogEntry:
 
 
 class Catalog:
-    """The served assets by slug; the default one is BTC/USD when served, else the first."""
+    """The served assets by slug; the default one is BTC/USD when served, else the first. Empty
+    (no default) while a training run writes the first into the model directory."""
 
     def __init__(
         self,
@@ -137,8 +138,10 @@ class Catalog:
         latest: Callable[[str], LatestPrice | None] = lambda _: None,
     ) -> None:
         store = artifacts if isinstance(artifacts, ArtifactStore) else ArtifactStore.of(artifacts)
-        if not len(store):
-            raise ArtifactError(f"no artifact to serve; {TRAIN_FIRST}")
+        if not len(store) and not (store.model_dir and read_status(store.model_dir)):
+            failed = next(iter(store.failures.values()), TRAIN_FIRST)  # else it is being written
+            where = f" in {store.model_dir}" if store.model_dir else ""
+            raise ArtifactError(f"no artifact to serve{where}; {failed}")
         self.store = store
         self.horizon = round(max_horizon_days * DAY)
         self.note_after_hours, self.latest = note_after_hours, latest
@@ -155,7 +158,7 @@ class Catalog:
             slug: CatalogEntry(slug, self, run.rank_of(slug) if run is not None else None)
             for slug in store
         }
-        self.default = self._assets.get(BITCOIN) or next(iter(self._assets.values()))
+        self.default = BITCOIN if BITCOIN in self._assets else next(iter(self._assets), None)
 
     def __getitem__(self, name: str) -> CatalogEntry:
         slug = name.strip().lower().replace("/", "-")
@@ -212,7 +215,7 @@ class Catalog:
         if near:
             return f"{said}; {' or '.join(near[:NAMED])} is (the same base, another quote)"
         slugs = list(self._assets)
-        known = ", ".join(slugs[:NAMED])
+        known = ", ".join(slugs[:NAMED]) or "none yet (`/healthz` shows training's progress)"
         if len(slugs) > NAMED:
             known += f" and {len(slugs) - NAMED} more (`/assets` lists them, `/assets?q=` searches)"
         return f"{said}; known: {known}"

@@ -609,6 +609,9 @@ function reportFailure(error) {
 async function main() {
   const select = document.getElementById("asset-select");
   const catalog = await getJson(select.dataset.url);
+  if (!catalog.assets.length) {
+    return; // none served yet: training.js shows the run's progress, then reloads the page
+  }
   const assets = new Map(catalog.assets.map((asset) => [asset.asset, asset]));
   const wanted = window.location.hash.slice(1);
   select.replaceChildren(...catalog.assets.map((asset) => new Option(asset.symbol, asset.asset)));

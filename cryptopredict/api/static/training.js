@@ -2,12 +2,14 @@
 // its model is written), a line at the top of the dashboard says in plain words how many pairs
 // are still training and what is shown of them meanwhile; what each pair is doing (running a
 // step on a worker, or waiting for one) is in the detail below it. From /healthz's `training`,
-// asked again every 10 seconds; pairs that join meanwhile are added to the selector. A pair the
-// run could not train is named, with why, from /healthz's `failed`: while the run lasts and
-// after it, until the next run.
+// asked again every 10 seconds; pairs that join meanwhile are added to the selector. Before any
+// pair is served (`make run`'s first minute), it is all the page shows, asked every 2 seconds,
+// and the page reloads once the first pair is served. A pair the run could not train is named,
+// with why, from /healthz's `failed`: while the run lasts and after it, until the next run.
 "use strict";
 
 const TRAINING_REFRESH_MS = 10000;
+const FIRST_PAIR_REFRESH_MS = 2000;
 
 function minutesLeft(seconds) {
   if (seconds === null || seconds === undefined) {
@@ -94,6 +96,10 @@ async function refreshTraining() {
   } catch {
     return true; // the server restarting, say: ask again later
   }
+  if (!select.options.length && health.assets.length) {
+    window.location.reload(); // the first pair served: the dashboard draws it
+    return false;
+  }
   const training = health.training;
   const now = training ? training.pairs.map((pair) => pair.asset) : [];
   const listedNow = new Set([...select.options].map((option) => option.value));
@@ -110,7 +116,8 @@ async function refreshTraining() {
 
 async function followTraining() {
   if (await refreshTraining()) {
-    setTimeout(followTraining, TRAINING_REFRESH_MS);
+    const served = document.getElementById("asset-select").options.length;
+    setTimeout(followTraining, served ? TRAINING_REFRESH_MS : FIRST_PAIR_REFRESH_MS);
   }
 }
 

@@ -220,7 +220,10 @@ class LastRun(Answer):
 
 
 class AssetList(Answer):
-    default: Annotated[str, doc("The asset the dashboard opens with (BTC/USD when served).")]
+    default: Annotated[
+        str | None,
+        doc("The asset the dashboard opens with (BTC/USD when served); null while none is."),
+    ]
     total: Annotated[int, doc("How many assets match.")]
     offset: int
     limit: int | None

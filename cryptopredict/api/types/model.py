@@ -168,18 +168,26 @@ class FeedHealth(Answer):
     ]
 
 
-class Health(AssetHealth):
-    """The default asset's model at the top (what a deploy checks), and every served one."""
+class Health(Answer, kw_only=True):
+    """The default asset's model at the top (what a deploy checks), as `assets` says it (null
+    while none is served), and every served one."""
 
+    asset: str | None = None
+    model_version: str | None = None
+    created_at: Time | None = None
+    data_last: Time | None = None
+    data_age_seconds: int | None = None
+    anchor: AnchorNow | None = None
     status: Annotated[
-        Literal["ok", "degraded"],
+        Literal["starting", "ok", "degraded"],
         doc(
-            "`degraded` once an asset's artifact could not be opened (`unavailable`), while "
-            "a pair the training run could not train is named in `failed`, while a served "
-            "asset's newest data is older than STALE_AFTER_HOURS (`stale`), or while the market "
-            "feed's polls have failed, or none was recorded (it stopped), for longer than "
+            "`degraded` once an asset's artifact could not be opened (`unavailable`), while a "
+            "pair the training run could not train is named in `failed`, while a served asset's "
+            "newest data is older than STALE_AFTER_HOURS (`stale`), or while the market feed's "
+            "polls have failed, or none was recorded (it stopped), for longer than "
             "POLLER_FAILING_AFTER (`latest_prices`), or while the proxy's connections for large "
-            "answers are all taken; `reasons` says which. Still HTTP 200."
+            "answers are all taken; `reasons` says which. Else `starting` while no asset is "
+            "served yet, a training run writing the first (`training`), and `ok`. Still HTTP 200."
         ),
     ]
     assets: Annotated[list[AssetHealth], doc("Every served asset.")]
