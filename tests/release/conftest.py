@@ -86,23 +86,26 @@ def _no_waiting_between_tries(monkeypatch):
 
 
 class FakeClock:
-    """Monotonic time that only moves when the code under test sleeps."""
+    """Monotonic time that only moves when the code under test sleeps (the deploy's wait:
+    tools/release/render.py's `time`)."""
 
     def __init__(self) -> None:
         self.now = 0.0
         self.sleeps: list[float] = []
 
-    def __call__(self) -> float:
-        return self.now
-
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
 
+    def monotonic(self) -> float:
+        return self.now
+
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr("tools.release.render.time", fake)
+    return fake
 
 
 def _registry(private: bool = False) -> Iterator[LocalRegistry]:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tests.release.github_fork import Fork
+from tests.release.github_fork import Fork, as_json
 from tests.release.github_issues import paged
 from tools.release.say import LABEL
 
@@ -107,9 +106,9 @@ class Package:
         versions = f"/{account}/{self.owner}/packages/container/{self.name}/versions"
         manifest = re.fullmatch(rf"/v2/{self.owner}/{self.name}/manifests/(.+)", path)
         if path == "/healthz":
-            return _json(200, {"status": "ok", "model_version": self.serving})
+            return as_json(200, {"status": "ok", "model_version": self.serving})
         if path.startswith(f"/v2/{self.owner}/{self.name}/") and self.registry_status:
-            return _json(self.registry_status, {"errors": [{"code": "DENIED"}]})
+            return as_json(self.registry_status, {"errors": [{"code": "DENIED"}]})
         if manifest:
             return self._manifest(manifest[1])
         if path == versions:
@@ -123,9 +122,9 @@ class Package:
     def _delete(self, number: int) -> tuple:
         self.deletions += 1
         if number in self.refuse:
-            return _json(403, {"message": "Resource not accessible by integration"})
+            return as_json(403, {"message": "Resource not accessible by integration"})
         found = self.versions.pop(number, None)
-        return (204, b"") if found else _json(404, {"message": "Not Found"})
+        return (204, b"") if found else as_json(404, {"message": "Not Found"})
 
     def _listed(self, version: Version) -> dict:
         stamp = f"{version.created + self.shift:%Y-%m-%dT%H:%M:%SZ}"
@@ -143,13 +142,9 @@ class Package:
 
     def _manifest(self, reference: str) -> tuple:
         if self.registry_error:
-            return _json(500, {"errors": [{"code": "UNKNOWN"}]})
+            return as_json(500, {"errors": [{"code": "UNKNOWN"}]})
         for version in self.versions.values():
             if reference in (version.digest, *version.tags):
                 entries = [{"digest": digest} for digest in version.manifests]
-                return _json(200, {"schemaVersion": 2, "manifests": entries})
-        return _json(404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]})
-
-
-def _json(status: int, document: object) -> tuple[int, bytes]:
-    return status, json.dumps(document).encode()
+                return as_json(200, {"schemaVersion": 2, "manifests": entries})
+        return as_json(404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]})

@@ -105,7 +105,7 @@ def _now() -> str:
     return f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
-def _json(status: int, document: Any = None) -> Answer:
+def as_json(status: int, document: Any = None) -> Answer:
     return status, b"" if document is None else json.dumps(document).encode()
 
 
@@ -199,10 +199,10 @@ class Fork:
             owner = {"login": self.owner, "type": self.owner_type}
             about = {"id": 1296269, "full_name": self.repository, "owner": owner}
             about |= {"visibility": "public", "private": False, **self.about}
-            return _json(200, {**about, "has_issues": self.has_issues})
+            return as_json(200, {**about, "has_issues": self.has_issues})
         self._path = path
         answer = self._repository(method, path.removeprefix(base), document)
-        return _json(404, NOT_FOUND) if answer is None else answer
+        return as_json(404, NOT_FOUND) if answer is None else answer
 
     def _outside(self, path: str) -> Answer | None:
         """GitHub's answers of more than the repository: its owner, its package, /meta."""
@@ -213,7 +213,7 @@ class Fork:
             f"/users/{self.owner}": (200, {"login": self.owner, "type": self.owner_type}),
             "/meta": (200, {"ssh_keys": self.host_keys}),  # "Get GitHub meta information"
         }
-        return _json(*answers[path]) if path in answers else None
+        return as_json(*answers[path]) if path in answers else None
 
     def _id(self) -> int:
         self._ids += 1
@@ -243,13 +243,13 @@ class Fork:
 
     def _tag(self, _: str, tag: str, __: dict[str, Any]) -> Answer | None:
         """ "Get a reference": the tag `tag`."""
-        return next((_json(200, t) for t in self.tags if t["ref"] == f"refs/tags/{tag}"), None)
+        return next((as_json(200, t) for t in self.tags if t["ref"] == f"refs/tags/{tag}"), None)
 
     def _contents(self, _: str, path: str, __: dict[str, Any]) -> Answer | None:
         if path not in self.files:
             return None
         content = base64.b64encode(self.files[path].encode()).decode()
-        return _json(200, {"name": path, "encoding": "base64", "content": content})
+        return as_json(200, {"name": path, "encoding": "base64", "content": content})
 
     def press_the_button(self) -> None:
         """The owner's click on 'I understand my workflows, go ahead and enable them'."""
@@ -271,7 +271,7 @@ class Fork:
             return paged(runs, self._asked, self.host, "workflow_runs")
         if action == "dispatches":
             if not self.actions_on or self.workflows[name] != "active":
-                return _json(422, NOT_RUN)
+                return as_json(422, NOT_RUN)
             number = len(self.runs) + 1
             link = f"https://github.com/{self.repository}/actions/runs/{number}"
             run = {"id": number, "event": "workflow_dispatch", "html_url": link, **body}
@@ -280,15 +280,15 @@ class Fork:
             if self.ends:
                 self.ran(number, *self.ends, **{k: v for k, v in run.items() if k != "status"})
             details = {"workflow_run_id": number, "run_url": link, "html_url": link}
-            return _json(200, details) if body.get("return_run_details") else _json(204)
+            return as_json(200, details) if body.get("return_run_details") else as_json(204)
         if action == "enable" and (self.actions_on or self.workflows[name] == "disabled_manually"):
             self.workflows[name], self.enabled_at = "active", _now()  # not before the button
         if action == "disable":
             self.workflows[name] = "disabled_manually"
         if action:
-            return _json(204)
+            return as_json(204)
         state, path = self.workflows[name], f".github/workflows/{name}"
-        return _json(200, {"path": path, "state": state, "updated_at": self.enabled_at})
+        return as_json(200, {"path": path, "state": state, "updated_at": self.enabled_at})
 
     def scheduled(self) -> bool:
         """Whether GitHub starts the release's scheduled runs."""
@@ -307,10 +307,10 @@ class Fork:
         number, _slash, jobs = path.partition("/")
         run = next((run for run in self.runs if str(run["id"]) == number), None)
         if run is None or not jobs:
-            return None if run is None else _json(200, run)
+            return None if run is None else as_json(200, run)
         held = enumerate(self.jobs.get(run["id"], []))
         listed = [{"id": run["id"] * 100 + k, "name": n, "conclusion": c} for k, (n, c, _) in held]
-        return _json(200, {"total_count": len(listed), "jobs": listed})
+        return as_json(200, {"total_count": len(listed), "jobs": listed})
 
     def _annotations(self, _: str, path: str, __: dict[str, Any]) -> Answer:
         """A job's error annotations, GitHub's own "Process completed" first where it failed."""
@@ -324,17 +324,19 @@ class Fork:
         if method == "GET":
             names = [{"name": n} for n in sorted(self.repository_secrets)]
             return paged(names, self._asked, self.host, "secrets")
-        return _json(204) if self.repository_secrets.pop(path.removeprefix("/"), None) else None
+        return as_json(204) if self.repository_secrets.pop(path.removeprefix("/"), None) else None
 
     def _keys(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         if method == "POST":
             key = {"id": self._id(), "verified": True, **body}
             self.keys.append(key)
-            return _json(201, key)
+            return as_json(201, key)
         if method == "DELETE":
             self.keys = [k for k in self.keys if f"/{k['id']}" != path]
-            return _json(204)
-        return _json(403, NOT_SHOWN) if self.job_token else paged(self.keys, self._asked, self.host)
+            return as_json(204)
+        return (
+            as_json(403, NOT_SHOWN) if self.job_token else paged(self.keys, self._asked, self.host)
+        )
 
     def _dependabot(self, method: str, _: str, __: dict[str, Any]) -> Answer | None:
         """Dependabot's alerts (`/vulnerability-alerts`: 204 on, 404 off) and its security
@@ -342,18 +344,18 @@ class Fork:
         what = "updates" if self._path.endswith("fixes") else "alerts"
         if method == "PUT":
             if what == "updates" and "alerts" not in self.dependabot:
-                return _json(422, {"message": "Vulnerability alerts are disabled."})
+                return as_json(422, {"message": "Vulnerability alerts are disabled."})
             self.dependabot.add(what)
-            return _json(204)
+            return as_json(204)
         if what == "updates":
-            return _json(200, {"enabled": what in self.dependabot, "paused": False})
-        return _json(204) if what in self.dependabot else None
+            return as_json(200, {"enabled": what in self.dependabot, "paused": False})
+        return as_json(204) if what in self.dependabot else None
 
     def _pages(self, method: str, _: str, body: dict[str, Any]) -> Answer | None:
         if method in ("POST", "PUT"):
             self.pages = {"build_type": body.get("build_type"), "status": None}
-            return _json(201 if method == "POST" else 204, self.pages)
-        return None if self.pages is None else _json(200, self.pages)
+            return as_json(201 if method == "POST" else 204, self.pages)
+        return None if self.pages is None else as_json(200, self.pages)
 
     def secrets_in(self, environment: str) -> dict[str, str]:
         return self.environments.get(environment, {}).get("secrets", {})
@@ -364,7 +366,7 @@ class Fork:
         if path == "" and method == "PUT":
             held = self.environments.setdefault(name, {"policies": [], "secrets": {}})
             held["settings"] = {"name": name, **body}
-            return _json(200, held["settings"])
+            return as_json(200, held["settings"])
         if name not in self.environments:
             return None
         held = self.environments[name]
@@ -373,36 +375,36 @@ class Fork:
             return self._policies(held["policies"], method, path, body)
         if path.startswith("/secrets"):
             return self._secrets(held["secrets"], method, path.removeprefix("/secrets"), body)
-        return _json(200, held["settings"])
+        return as_json(200, held["settings"])
 
     def _policies(self, held: list, method: str, path: str, body: dict[str, Any]) -> Answer:
         if method == "DELETE":
             held[:] = [p for p in held if f"/{p['id']}" != path]
-            return _json(204)
+            return as_json(204)
         if method == "POST":
             policy = {"id": self._id(), **body}
             held.append(policy)
-            return _json(200, policy)
+            return as_json(200, policy)
         return paged(held, self._asked, self.host, "branch_policies")
 
     def _secrets(self, held: dict, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         if path == "/public-key":
             key = base64.b64encode(bytes(self.sealing.public_key)).decode()
-            return _json(200, {"key_id": "568250167242549743", "key": key})
+            return as_json(200, {"key_id": "568250167242549743", "key": key})
         if path == "":
             if self.job_token:
-                return _json(403, NOT_SHOWN)
+                return as_json(403, NOT_SHOWN)
             return paged([{"name": n} for n in sorted(held)], self._asked, self.host, "secrets")
         name = path.removeprefix("/")
         if method == "DELETE":
-            return _json(204) if held.pop(name, None) else None
+            return as_json(204) if held.pop(name, None) else None
         created = name not in held  # "201: Response when creating a secret", an empty object
         try:
             sealed = base64.b64decode(body["encrypted_value"])
             held[name] = SealedBox(self.sealing).decrypt(sealed).decode()
         except (CryptoError, KeyError, ValueError):
-            return _json(422, {"message": "Bad request - encrypted_value"})
-        return _json(201, {}) if created else _json(204)
+            return as_json(422, {"message": "Bad request - encrypted_value"})
+        return as_json(201, {}) if created else as_json(204)
 
     def _rulesets(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         if path == "" and method == "POST":
@@ -413,7 +415,7 @@ class Fork:
                 **body,
             }
             self.rulesets.append(ruleset)
-            return _json(201, ruleset)
+            return as_json(201, ruleset)
         if path == "":
             listed = [
                 {k: r[k] for k in ("id", "name", "target", "enforcement")} for r in self.rulesets
@@ -425,13 +427,13 @@ class Fork:
         if method == "PUT":
             ruleset.update(body)
         shown = {k: v for k, v in ruleset.items() if k != "bypass_actors" or not self.job_token}
-        return _json(200, shown)
+        return as_json(200, shown)
 
     def _variables(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         if path == "":
             if method == "POST":
                 self.variables[body["name"]] = body["value"]
-                return _json(201, {})
+                return as_json(201, {})
             items = [{"name": n, "value": v} for n, v in sorted(self.variables.items())]
             return paged(items, self._asked, self.host, "variables")
         name = path.removeprefix("/")
@@ -441,4 +443,4 @@ class Fork:
             del self.variables[name]
         else:
             self.variables[name] = body["value"]
-        return _json(204)
+        return as_json(204)

@@ -172,34 +172,28 @@ class ReleaseRunner(Runner):
         self.attestations, self.log = tmp / "attestations", tmp / "calls.log"
         self.log.touch()
         (tmp / "jobs").mkdir()
-        super().__init__(
-            WORKFLOW,
-            remote,
-            tmp / "jobs",
-            tools=tools,
-            python_path=ROOT,
-            variables={"RENDER_SERVICE_URL": url},
-            secrets={
-                "GITHUB_TOKEN": PASSWORD,  # the job's token: the registry's login too
-                "RELEASE_TAG_KEY": TAG_KEY,  # a personal account's repository's deploy key
-                "RENDER_DEPLOY_HOOK_URL": f"{url}/deploy/srv-1?key=k",
-                "ALPACA_API_KEY": "alpaca-key-0123456789",
-                "ALPACA_SECRET_KEY": "alpaca-secret-0123456789abcdef",
-                "DASK_SCHEDULER_ADDRESS": "tcp://scheduler.example.invalid:8786",
-            },
-            environ={
-                "FAKE_LOG": str(self.log),
-                "FAKE_REMOTE": str(remote.path),
-                "FAKE_TAG_KEY": TAG_KEY,
-                "FAKE_HOST_KEY": HOST_KEY,
-                "FAKE_ATTESTATIONS": str(self.attestations),
-                "FAKE_REGISTRY_URL": registry,
-                "RELEASE_REGISTRY_URL": registry,
-                "GITHUB_API_URL": url,
-                "PIP_AUDIT_VULNERABILITY_SERVICE": "osv",  # OSV's API, at `url`
-                "PIP_AUDIT_OSV_URL": f"{url}{QUERY}",
-            },
-        )
+        super().__init__(WORKFLOW, remote, tmp / "jobs", tools=tools, python_path=ROOT)
+        self.variables = {"RENDER_SERVICE_URL": url}
+        self.secrets = {
+            "GITHUB_TOKEN": PASSWORD,  # the job's token: the registry's login too
+            "RELEASE_TAG_KEY": TAG_KEY,  # a personal account's repository's deploy key
+            "RENDER_DEPLOY_HOOK_URL": f"{url}/deploy/srv-1?key=k",
+            "ALPACA_API_KEY": "alpaca-key-0123456789",
+            "ALPACA_SECRET_KEY": "alpaca-secret-0123456789abcdef",
+            "DASK_SCHEDULER_ADDRESS": "tcp://scheduler.example.invalid:8786",
+        }
+        self.environ = {
+            "FAKE_LOG": str(self.log),
+            "FAKE_REMOTE": str(remote.path),
+            "FAKE_TAG_KEY": TAG_KEY,
+            "FAKE_HOST_KEY": HOST_KEY,
+            "FAKE_ATTESTATIONS": str(self.attestations),
+            "FAKE_REGISTRY_URL": registry,
+            "RELEASE_REGISTRY_URL": registry,
+            "GITHUB_API_URL": url,
+            "PIP_AUDIT_VULNERABILITY_SERVICE": "osv",  # OSV's API, at `url`
+            "PIP_AUDIT_OSV_URL": f"{url}{QUERY}",
+        }
 
 
 class MonthRunner(ReleaseRunner):

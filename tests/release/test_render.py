@@ -102,8 +102,6 @@ def test_wait_returns_once_healthz_reports_the_new_version(server, clock):
         "0.3.1-20260309180007",
         timeout=600,
         interval=15,
-        clock=clock,
-        sleep=clock.sleep,
     )
     assert attempts == 3
     assert clock.sleeps == [15, 15]
@@ -118,8 +116,6 @@ def test_wait_times_out_naming_what_it_last_saw(server, clock):
             "0.3.1-20260309180007",
             timeout=60,
             interval=15,
-            clock=clock,
-            sleep=clock.sleep,
         )
 
 
@@ -131,7 +127,5 @@ def test_wait_keeps_polling_while_nothing_answers(clock):
             timeout=30,
             interval=10,
             request_timeout=2,
-            clock=clock,
-            sleep=clock.sleep,
         )
     assert len(clock.sleeps) == 3

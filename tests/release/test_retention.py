@@ -6,6 +6,7 @@ retention job runs it, after a deploy; and a retention that fails closed."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,7 +27,7 @@ def retention(
 ) -> int:
     """The retention job's command, with production served beside the package (Render on);
     `job`: more of its environment."""
-    monkeypatch.setattr("tools.release.cli.datetime", _Clock(now))
+    monkeypatch.setattr("tools.release.cli.datetime", SimpleNamespace(now=lambda _: now))
     url = package.url
     environ = {
         "GITHUB_API_URL": url,
@@ -36,14 +37,6 @@ def retention(
     }
     argv = ["retention", "--repository", "octo/cryptopredict", "--service-url", url]
     return main([*argv, "--keep-days", "7", *args], environ)
-
-
-class _Clock:
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-
-    def now(self, tz=None) -> datetime:
-        return self._now
 
 
 def a_month(package: Package, monkeypatch, capsys) -> list[tuple[str, datetime, str]]:

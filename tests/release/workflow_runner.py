@@ -256,11 +256,6 @@ class Runner:
         *,
         tools: Mapping[str, str],
         python_path: Path,
-        variables: Mapping[str, str] | None = None,
-        secrets: Mapping[str, str] | None = None,
-        environ: Mapping[str, str] | None = None,
-        action_outputs: Mapping[str, Mapping[str, str]] | None = None,
-        failing: Mapping[str, str] | None = None,
     ) -> None:
         self.workflow = yaml.safe_load(workflow.read_text())
         self.remote = remote
@@ -277,11 +272,13 @@ class Runner:
         for name in ("python", "python3"):
             (self.tools / name).symlink_to(sys.executable)
         self.python_path = python_path
-        self.variables = dict(variables or {})
-        self.secrets = dict(secrets or {})
-        self.environ = dict(environ or {})
-        self.action_outputs = {k: dict(v) for k, v in (action_outputs or {}).items()}
-        self.failing = dict(failing or {})
+        # The repository's variables and secrets, the jobs' environment beside GitHub's, each
+        # action step's outputs by its id, and what each fails with (a step id's words).
+        self.variables: dict[str, str] = {}
+        self.secrets: dict[str, str] = {}
+        self.environ: dict[str, str] = {}
+        self.action_outputs: dict[str, dict[str, str]] = {}
+        self.failing: dict[str, str] = {}
         self.time_scale = 1.0  # simulated seconds a real second
 
     def run(

@@ -8,7 +8,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from tools.release.retry import retried
@@ -104,24 +103,22 @@ def wait_for_version(
     timeout: float,
     interval: float = 15.0,
     request_timeout: float = 10.0,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Poll `health_url` until it answers 200 naming `version`; returns the attempts it took."""
-    deadline = clock() + timeout
+    deadline = time.monotonic() + timeout
     attempts = 0
     while True:
         attempts += 1
         answer = get(health_url, JSON, request_timeout)
         if answer.status == 200 and model_version(answer.body) == version:
             return attempts
-        if clock() + interval > deadline:
+        if time.monotonic() + interval > deadline:
             raise DeployError(
                 f"{health_url} did not report model version {version} within {timeout:.0f} s "
                 f"({attempts} attempts; last: {answer}). Check the deploy in the Render "
                 "dashboard."
             )
-        sleep(interval)
+        time.sleep(interval)
 
 
 def served_version(service_url: str, *, timeout: float = 60.0) -> str:
