@@ -101,6 +101,15 @@ NOT_RUN = {"message": "Actions has been disabled for this repository.", "status"
 Answer = tuple  # (status, body), or with headers
 
 
+def blueprint(owner: str, credential: str = "") -> str:
+    """render.yaml as a fork of `owner` holds it: its image the fork's, pulled with the registry
+    credential `credential` ("": none, the package public)."""
+    text = (Path(__file__).resolve().parents[2] / "render.yaml").read_text()
+    image = f'      url: "ghcr.io/{owner}/cryptopredict:latest"\n'
+    creds = f"      creds:\n        fromRegistryCreds:\n          name: {credential}\n"
+    return text.replace("owner.invalid", owner).replace(image, image + creds * bool(credential))
+
+
 def _now() -> str:
     return f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
 
@@ -170,8 +179,7 @@ class Fork:
         fork.runs = [{"id": 1, "event": "schedule", "html_url": link, "created_at": _now()}]
         linked = {"full_name": fork.repository}
         fork.package = {"name": "cryptopredict", "visibility": "public", "repository": linked}
-        blueprint = (Path(__file__).resolve().parents[2] / "render.yaml").read_text()
-        fork.files["render.yaml"] = blueprint.replace("owner.invalid", fork.owner)
+        fork.files["render.yaml"] = blueprint(fork.owner)
         return replace(fork, **changes)
 
     @property

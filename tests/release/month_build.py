@@ -40,7 +40,7 @@ from cryptopredict.artifact.run import TrainingRun, write_run
 from cryptopredict.training.record import RecordKeeper
 from tests.api.synthetic import BTC, HORIZON_DAYS, write_synthetic
 from tests.release.attestations import attest, certificate
-from tests.release.github_fork import FAKE_SSH, HOST_KEY, TAG_KEY
+from tests.release.github_fork import FAKE_SSH, HOST_KEY, TAG_KEY, blueprint
 from tests.release.month_exchanges import PAIRS, Exchanges
 from tests.release.month_tools import REFUSED_429, image_files
 from tests.release.month_world import HOUR, NAME, REPOSITORY, TIME_SCALE, Build, World
@@ -107,13 +107,7 @@ def scratch_remote(path: Path, credential: str = "ghcr") -> ScratchRepo:
             shutil.copytree(source, path / part, ignore=ignore)
         else:
             shutil.copy(source, path / part)
-    blueprint = (ROOT / "render.yaml").read_text()
-    image = f'      url: "ghcr.io/{REPOSITORY}:latest"\n'
-    creds = f"      creds:\n        fromRegistryCreds:\n          name: {credential}\n"
-    blueprint = blueprint.replace(
-        '      url: "ghcr.io/owner.invalid/cryptopredict:latest"\n', image
-    )
-    (path / "render.yaml").write_text(blueprint.replace(image, image + creds * bool(credential)))
+    (path / "render.yaml").write_text(blueprint(REPOSITORY.split("/")[0], credential))
     remote.git("add", "--all")
     # GitHub serves any commit of the repository by its id (actions/checkout fetches so).
     remote.git("config", "uploadpack.allowAnySHA1InWant", "true")

@@ -4,10 +4,9 @@ local server speaking GHCR's answers (issue 51, bar 3)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.release.github_fork import blueprint
 from tools.release.cli import main
 from tools.release.registry import (
     PrivatePackageError,
@@ -62,17 +61,9 @@ def test_an_unreachable_registry_warns_and_the_deploy_goes_on(capsys):
 
 def test_a_blueprint_that_names_a_registry_credential_pulls_with_it(tmp_path, capsys, server):
     """render.yaml with the image's `creds: fromRegistryCreds: name:` (as Render documents it)."""
-    committed = (Path(__file__).resolve().parents[2] / "render.yaml").read_text()
-    blueprint = tmp_path / "render.yaml"
-    blueprint.write_text(
-        committed.replace(
-            '      url: "ghcr.io/owner.invalid/cryptopredict:latest"\n',
-            '      url: "ghcr.io/octo/cryptopredict:latest"\n'
-            "      creds:\n        fromRegistryCreds:\n          name: ghcr-read\n",
-        )
-    )
+    (tmp_path / "render.yaml").write_text(blueprint("octo", "ghcr-read"))
     args = ["check-pull", "--image", IMAGE, "--digest", DIGEST, "--repository"]
-    args += ["octo/cryptopredict", "--blueprint", str(blueprint)]
+    args += ["octo/cryptopredict", "--blueprint", str(tmp_path / "render.yaml")]
     assert main(args, environ={"RELEASE_REGISTRY_URL": server.url}) == 0
     assert "with the registry credential 'ghcr-read'" in capsys.readouterr().out
     assert server.requests == [], "a private package is fine then: not asked"

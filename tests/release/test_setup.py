@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -63,9 +64,9 @@ def set_up(server) -> Fork:
     return serve(server, Fork.set_up())
 
 
-def run(server, capsys, command: str, *args: str, registry: str = "") -> tuple[int, str]:
-    environ = {"GITHUB_TOKEN": "ghp_owner", "GITHUB_API_URL": server.url}
-    environ |= {"RELEASE_REGISTRY_URL": registry} if registry else {}
+def run(server, capsys, command: str, *args: str, **environ: str) -> tuple[int, str]:
+    """`command` run with the owner's token (and `environ`): its exit status, what it said."""
+    environ |= {"GITHUB_TOKEN": "ghp_owner", "GITHUB_API_URL": server.url}
     code = main([command, "--repository", REPOSITORY, *args], environ=environ)
     return code, capsys.readouterr().out
 
@@ -164,15 +165,11 @@ def test_render_on_seals_the_hook_into_the_environment_and_off_removes_it(server
         server, Fork(actions_on=True, repository_secrets={"RENDER_DEPLOY_HOOK_URL": "old"})
     )
     hook = "https://api.render.com/deploy/srv-abc?key=xyz"
-    environ = {
-        "GITHUB_TOKEN": "ghp_owner",
-        "GITHUB_API_URL": server.url,
-        "RENDER_DEPLOY_HOOK_URL": hook,
-    }
     url = "https://cryptopredict.onrender.com"
-    args = ["setup", "--repository", REPOSITORY, "--render-service-url", url]
-    assert main(args, environ=environ) == 1, "main holds no render.yaml yet"
-    out = capsys.readouterr().out
+    code, out = run(
+        server, capsys, "setup", "--render-service-url", url, RENDER_DEPLOY_HOOK_URL=hook
+    )
+    assert code == 1, "main holds no render.yaml yet"
     assert "by hand: main holds no render.yaml for Render's Blueprint" in out
     assert "change: delete the repository secret RENDER_DEPLOY_HOOK_URL, which any branch's" in out
     assert hook not in out
@@ -306,14 +303,11 @@ def test_a_dry_run_needs_nothing_but_python(server, workdir):
     environ = {"GITHUB_TOKEN": "ghp_owner", "GITHUB_API_URL": server.url, "PATH": "/usr/bin:/bin"}
     command = [sys.executable, "-S", "-m", "tools.release", "setup", "--repository", REPOSITORY]
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [*command, "--dry-run"], cwd=root, env=environ, capture_output=True, text=True, check=False
-    )
+    ran = partial(subprocess.run, cwd=root, env=environ, capture_output=True, text=True)
+    done = ran([*command, "--dry-run"], check=False)
     assert done.returncode == 1, done.stderr
     assert "would change: make a deploy key with write access" in done.stdout
-    done = subprocess.run(
-        command, cwd=root, env=environ, capture_output=True, text=True, check=False
-    )
+    done = ran(command, check=False)
     assert done.returncode == 1
     assert "setup makes the deploy key with cryptography and seals the secrets with" in done.stderr
     assert "pip install --require-hashes -r requirements-setup.txt" in done.stderr
@@ -458,7 +452,7 @@ def test_own_release_tags_without_an_image_are_missing_a_fork_parents_are_not(
     fork = set_up
     fork.tags = [{"ref": f"refs/tags/v7.3.{n}", "object": {"sha": f"{n:040x}"}} for n in range(250)]
     registry = registry_of_its_own.url
-    code, out = run(server, capsys, "setup", "--dry-run", registry=registry)
+    code, out = run(server, capsys, "setup", "--dry-run", RELEASE_REGISTRY_URL=registry)
     assert code == 1
     [line] = missing(out)
     assert "holds no release image, yet octo/cryptopredict's own release tags exist" in line
@@ -469,14 +463,14 @@ def test_own_release_tags_without_an_image_are_missing_a_fork_parents_are_not(
     parent = Fork(repository="upstream/cryptopredict", tags=fork.tags)
     fork.about = {"fork": True, "parent": {"full_name": parent.repository}}
     server.handler = lambda *asked: parent.handle(*asked) or fork.handle(*asked)
-    code, out = run(server, capsys, "setup", "--dry-run", registry=registry)
+    code, out = run(server, capsys, "setup", "--dry-run", RELEASE_REGISTRY_URL=registry)
     assert code == 0, out
     # Held by the parent on another commit, they are this repository's own again.
     parent.tags = [{**fork.tags[-1], "object": {"sha": "f" * 40}}]
-    assert run(server, capsys, "setup", "--dry-run", registry=registry)[0] == 1
+    assert run(server, capsys, "setup", "--dry-run", RELEASE_REGISTRY_URL=registry)[0] == 1
     # Once the registry holds a release image, the tags have theirs.
     registry_of_its_own.push("octo/cryptopredict", ["latest", "7.3.249"])
-    assert run(server, capsys, "setup", "--dry-run", registry=registry)[0] == 0
+    assert run(server, capsys, "setup", "--dry-run", RELEASE_REGISTRY_URL=registry)[0] == 0
 
 
 @pytest.mark.parametrize(

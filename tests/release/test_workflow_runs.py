@@ -4,10 +4,10 @@ against a scratch remote (issue 42, bars 1, 2 and 4; issue 51, bars 1 to 3).
 The remote's first commit holds the workflow, `tools/` and `ci/` as they are in this checkout, so
 each job runs this commit's tooling from its own checkout. The repository's address on GitHub
 leads to the scratch remote (git's `insteadOf`), which serves any commit by its id, as GitHub
-does. `gh`, `docker`, `skopeo` and `ssh` are stand-ins on PATH that record their calls: `gh
-attestation verify` resolves the image through the registry and answers from the attestations
-the test stored (tests/release/attestations.py), `docker` and `skopeo` read and move the
-registry's images as tests/release/month_tools.py's do, and `ssh` lets a push through to the
+does. `gh`, `docker`, `skopeo` and `ssh` are the month's stand-ins on PATH, recording their
+calls (tests/release/month_tools.py): `gh attestation verify` resolves the image through the
+registry and answers from the attestations the test stored (tests/release/attestations.py),
+`docker` and `skopeo` read and move the registry's images, and `ssh` lets a push through to the
 scratch remote's own `git receive-pack` only with the deploy key the test gave and GitHub's host
 key in the known hosts file. GitHub's own side (its REST API: the repository, the environment's
 rules, the tag rulesets, the SSH host keys, creating a ref) and Render are a local server; the
@@ -62,11 +62,6 @@ TRAINED = msgspec.json.encode(
     )
 )
 
-FAKE_GH = """#!/usr/bin/env bash
-echo "gh $*" >>"$FAKE_LOG"
-if [ "$1" = attestation ]; then exec python3 -m tests.release.attestations "$@"; fi
-"""
-
 
 class Release:
     """The scratch remote (v0.1.5 released at b, main at c), a real registry holding v0.1.5's
@@ -94,8 +89,7 @@ class Release:
             self.fork.handle(*asked) or self.feed.handle(*asked) or self.fault(*asked)
         )
         self.hub_429 = 0  # Docker Hub refuses the next this many pulls
-        tools = {**stand_ins(), "gh": FAKE_GH}
-        self.runner = ReleaseRunner(self.remote, tmp, tools, server.url, registry.url)
+        self.runner = ReleaseRunner(self.remote, tmp, stand_ins(), server.url, registry.url)
         self.attestations = self.runner.attestations
         self.runner.environ |= {
             "RELEASE_RETRY_DELAYS": "0 0",  # a transient failure tried again at once
@@ -189,6 +183,22 @@ def tag_event(tag: str, commit: str) -> Event:
     return Event("workflow_dispatch", f"refs/tags/{tag}", commit)
 
 
+def planned(
+    release: Release, event: Event, *jobs: str, time_out: dict | None = None, **done: dict
+) -> WorkflowRun:
+    """The `jobs` of a run for `event` (every job where none is named), its version job run
+    first and the jobs `done` standing as succeeded with the outputs given (a re-run of failed
+    jobs); each job in `time_out` cancelled at its limit while the step named there runs."""
+    outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
+    reuse, only = {"version": outputs, **done}, list(jobs) or None
+    return release.runner.run(event, reuse=reuse, only=only, time_out=time_out)
+
+
+def published(release: Release) -> dict[str, dict[str, str]]:
+    """What the image and publish jobs leave for the deploy: the pushed digest, published."""
+    return {"image": {"digest": release.digest}, "publish": {"published": "true"}}
+
+
 def only_version_ran(run: WorkflowRun) -> None:
     assert run.result("version") == "failure"
     assert {job: run.result(job) for job in LATER_JOBS} == dict.fromkeys(LATER_JOBS, "skipped")
@@ -198,8 +208,7 @@ def test_a_branch_built_by_hand_reads_no_secret_but_its_job_token(release):
     """Issue 95: a manual run on a branch builds, smoke-tests and scans its head, publishing
     nothing; the training's secrets (Alpaca's keys, the Dask scheduler) reach no step of it."""
     event = Event("workflow_dispatch", "refs/heads/feature", release.branch)
-    outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
-    run = release.runner.run(event, reuse={"version": outputs, "test": {}, "smoke": {}})
+    run = planned(release, event, test={}, smoke={})
     assert [run.result(job) for job in ("image", "scan", "publish", "tag")] == [
         "success",
         "success",
@@ -412,12 +421,11 @@ def audit_job(release: Release, event: Event) -> WorkflowRun:
     """The test and audit jobs of a run for `event`, the gate standing in for `make test` by the
     part of it this is about, the audit (the suite needs Debian as root, its apt step a Debian
     image); the audit job, which holds the token that writes issues, says what it found."""
-    outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
     steps = release.runner.workflow["jobs"]["test"]["steps"]
     steps[:] = [step for step in steps if step.get("name") != INSTALL]
     [gate] = [step for step in steps if step.get("name", "").startswith("make test")]
     gate["run"] = f"{sys.executable} ci/audit.py"  # the interpreter pip-audit is installed in
-    return release.runner.run(event, reuse={"version": outputs, "base": {}}, only=["test", "audit"])
+    return planned(release, event, "test", "audit", base={})
 
 
 @pytest.mark.slow  # pip-audit on the lock files, four runs
@@ -465,14 +473,14 @@ def test_the_build_reads_its_base_from_the_mirror_and_docker_hubs_429_is_waited_
     package once (by digest), the build reads it there; Docker Hub's 429 is tried again."""
     event = release.tagged("Add a pair")
     mirrored = release.tmp / "mirrored" / BASE_IMAGE[1]
-    run = image_job(release, event)
+    run = planned(release, event, "image", test={})
     mirror = f"ghcr.io/octo/cryptopredict/base@{BASE_IMAGE[1]}"
     assert build_step(run).inputs["build-contexts"] == f"{BASE_IMAGE[0]}=docker-image://{mirror}"
     assert not [call for call in release.calls() if "docker.io/library" in call], "not asked"
     # A new base: Docker Hub refuses twice, then serves it, copied into the mirror.
     mirrored.unlink()
     release.hub_429 = 2
-    run = image_job(release, event)
+    run = planned(release, event, "image", test={})
     assert build_step(run).outcome == "success"
     copies = [call for call in release.calls() if "create --tag ghcr.io/" in call]
     assert len(copies) == 3
@@ -483,7 +491,7 @@ def test_the_build_reads_its_base_from_the_mirror_and_docker_hubs_429_is_waited_
     # Refused on every try: the job stops there, saying re-run; nothing is built.
     mirrored.unlink()
     release.hub_429 = 9
-    run = image_job(release, event)
+    run = planned(release, event, "image", test={})
     failed = run.failure()
     assert failed.name == MIRROR_STEP
     assert "429 Too Many Requests" in failed.output
@@ -501,9 +509,7 @@ def test_a_deploy_key_github_does_not_know_is_named(release):
     release.runner.secrets["RELEASE_TAG_KEY"] = (
         "-----BEGIN OPENSSH PRIVATE KEY-----\nanother\n-----END"
     )
-    x = release.push("Add a pair")
-    outputs = release.runner.run(push_event(x), only=["version"]).jobs["version"].outputs
-    run = release.runner.run(push_event(x), reuse={"version": outputs, "test": {}}, only=["tag"])
+    run = planned(release, push_event(release.push("Add a pair")), "tag", test={})
     said = run.failure().output
     assert "Permission denied (publickey)" in said
     assert "add its public half as a deploy key of this repository" in said
@@ -519,16 +525,8 @@ def test_a_private_package_fails_the_deploy_within_a_minute_naming_its_visibilit
         manifest, 401, '{"errors":[{"code":"UNAUTHORIZED"}]}', release.server.challenge()
     )
     release.server.route("/token", 403, '{"errors":[{"code":"DENIED"}]}')
-    event = release.tagged("Add a pair")
-    version = release.runner.run(event, only=["version"]).jobs["version"].outputs
-    release.answer_render(version["build-tag"])
-    done = {
-        "version": version,
-        "image": {"digest": release.digest},
-        "publish": {"published": "true"},
-    }
     started = time.monotonic()
-    run = release.runner.run(event, reuse=done, only=["deploy"])
+    run = planned(release, release.tagged("Add a pair"), "deploy", **published(release))
     took = time.monotonic() - started
     assert run.failure().name == "Check that Render can pull the image (the package's visibility)"
     said = run.failure().output
@@ -538,12 +536,6 @@ def test_a_private_package_fails_the_deploy_within_a_minute_naming_its_visibilit
     [after] = [s for s in run.jobs["deploy"].steps if s.name.startswith("Say that production")]
     assert after.outcome == "success"
     assert "latest is ahead of production" in after.output
-
-
-def image_job(release: Release, event: Event) -> WorkflowRun:
-    """The image job of a run for `event` (its version planned first)."""
-    outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
-    return release.runner.run(event, reuse={"version": outputs, "test": {}}, only=["image"])
 
 
 # Issue 67: the build extends the track record of the release image the registry names, by
@@ -590,9 +582,9 @@ def test_an_empty_registry_over_the_repositorys_own_tags_starts_anew_only_when_a
     assert refused.secrets_read() == []
     why = "the package was deleted\nPREVIOUS_IMAGE=ghcr.io/mallory/x@sha256:0"
     anew = Event(event.name, event.ref, event.sha, {"inputs": {"start-anew": why}})
-    outputs = version_job(release, anew).jobs["version"].outputs
+    built = planned(release, anew, "image", test={})
+    outputs = built.jobs["version"].outputs
     assert (outputs["previous"], outputs["record-start"]) == ("", " ".join(why.split()))
-    built = release.runner.run(anew, reuse={"version": outputs, "test": {}}, only=["image"])
     args = build_args(built)
     assert (args["PREVIOUS_IMAGE"], args["TRACK_RECORD_AFRESH"]) == ("", outputs["record-start"])
     assert "cryptopredict.extends=none\n" in labels(built)
@@ -646,14 +638,8 @@ DEPLOY = "Deploy the pushed digest on Render and wait for it"
 
 @pytest.mark.slow
 def test_a_deploy_cut_at_its_limit_says_production_was_not_updated(release):
-    event = release.tagged("Add a pair")
-    outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
-    done = {
-        "version": outputs,
-        "image": {"digest": release.digest},
-        "publish": {"published": "true"},
-    }
-    run = release.runner.run(event, reuse=done, only=["deploy"], time_out={"deploy": DEPLOY})
+    event, cut = release.tagged("Add a pair"), {"deploy": DEPLOY}
+    run = planned(release, event, "deploy", time_out=cut, **published(release))
     assert run.result("deploy") == "cancelled"
     assert [step.outcome for step in run.jobs["deploy"].steps if step.name == DEPLOY] == [
         "cancelled"
@@ -721,17 +707,13 @@ def test_a_revert_across_record_format_3_is_refused_in_the_version_job(release):
     input start-anew, before any secret is read."""
     v015 = release.registry.push(REPOSITORY, LATEST_TAGS, annotations={**V015, RECORD_FORMAT: "3"})
     attest(release.attestations, v015, certificate(REPOSITORY, "refs/tags/v0.1.5"))
-    release.remote.checkout(release.c)
     ignore = shutil.ignore_patterns("__pycache__", "static", "vendor", "templates")
     shutil.copytree(ROOT / "cryptopredict", release.remote.path / "cryptopredict", ignore=ignore)
     (release.remote.path / "cryptopredict" / "artifact" / "record_format.py").write_text(
         BEFORE_FORMAT_3
     )
-    release.remote.git("add", "--all")
-    x = release.remote.commit("Revert to record format 2")
-    release.remote.move_branch(x)
-    release.remote.git("tag", "v0.1.6", x)
-    run = version_job(release, tag_event("v0.1.6", x))
+    release.remote.git("add", "--all")  # main's head, c, with the code reverted
+    run = version_job(release, release.tagged("Revert to record format 2"))
     assert run.result("version") == "failure"
     failed = run.failure()
     assert failed.name == "Find the release image this one extends, by digest, verified"
@@ -745,11 +727,8 @@ def test_a_revert_across_record_format_3_is_refused_in_the_version_job(release):
     [issue] = release.issues.open()  # and in the one issue, until a release reads it again
     assert "holds track record format 3, which this commit's code does not read" in issue["body"]
     # The release code writes the format it reads, and says so on its build (the annotation).
-    release.remote.checkout(release.c)
-    y = release.remote.commit("Add a pair")
-    release.remote.move_branch(y)
-    release.remote.git("tag", "v0.1.7", y)
-    outputs = version_job(release, tag_event("v0.1.7", y)).jobs["version"].outputs
+    release.remote.move_branch(release.c)
+    outputs = version_job(release, release.tagged("Add a pair", "v0.1.7")).jobs["version"].outputs
     assert (outputs["record-format"], outputs["previous"]) == ("3", f"ghcr.io/{REPOSITORY}@{v015}")
     assert release.issues.open() == []
 
