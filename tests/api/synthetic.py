@@ -109,21 +109,18 @@ def _history(pair: Pair, rng: np.random.Generator) -> BarHistory:
     ds = np.arange(first, pair.last_bar + 1, pair.interval, dtype=np.int64)
     ds = np.delete(ds, len(ds) - 7 * DAY // pair.interval)  # one bar missing in the last week
     close = pair.price * np.exp(np.cumsum(rng.normal(0, 0.004, len(ds))))
-    opened = np.concatenate([[close[0]], close[:-1]])
-    high = np.maximum(opened, close) * 1.002
-    low = np.minimum(opened, close) * 0.998
     volume = rng.uniform(10, 100, len(ds))
     if pair.interval == DAY:
         volume[100:107] = 0.0  # a week without trades
-    return BarHistory(
-        ds=ds,
-        open=opened,
-        high=high,
-        low=low,
-        close=close,
-        volume=volume,
-        vwap=(high + low + close) / 3,
-    )
+    return bars(ds, close, volume)
+
+
+def bars(ds: np.ndarray, close: np.ndarray, volume: np.ndarray) -> BarHistory:
+    """Bars closing at `close`: each opened at the close before it, its high and low 0.2% beyond."""
+    opened = np.concatenate([[close[0]], close[:-1]])
+    high, low = np.maximum(opened, close) * 1.002, np.minimum(opened, close) * 0.998
+    vwap = (high + low + close) / 3
+    return BarHistory(ds=ds, open=opened, high=high, low=low, close=close, volume=volume, vwap=vwap)
 
 
 def _grid(pair: Pair, history: BarHistory) -> Grid:

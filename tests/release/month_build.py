@@ -38,7 +38,7 @@ from cryptopredict.artifact.arrays import BarHistory
 from cryptopredict.artifact.record import RecordError
 from cryptopredict.artifact.run import TrainingRun, write_run
 from cryptopredict.training.record import RecordKeeper
-from tests.api.synthetic import BTC, HORIZON_DAYS, write_synthetic
+from tests.api.synthetic import BTC, HORIZON_DAYS, bars, write_synthetic
 from tests.release.attestations import attest, certificate
 from tests.release.github_fork import FAKE_SSH, HOST_KEY, TAG_KEY, blueprint
 from tests.release.month_exchanges import PAIRS, Exchanges
@@ -80,18 +80,7 @@ class PricePath:
         last = (data_until - HOUR - self.first) // HOUR
         close = self.close[last - HISTORY_DAYS * 24 + 1 : last + 1]
         ds = self.first + HOUR * np.arange(last - len(close) + 1, last + 1, dtype=np.int64)
-        opened = np.concatenate([[close[0]], close[:-1]])
-        high, low = np.maximum(opened, close) * 1.002, np.minimum(opened, close) * 0.998
-        volume = np.full(len(ds), 50.0)
-        return BarHistory(
-            ds=ds,
-            open=opened,
-            high=high,
-            low=low,
-            close=close,
-            volume=volume,
-            vwap=(high + low + close) / 3,
-        )
+        return bars(ds, close, np.full(len(ds), 50.0))
 
 
 def scratch_remote(path: Path, credential: str = "ghcr") -> ScratchRepo:
