@@ -158,7 +158,7 @@ class World:
         self._servers = contextlib.ExitStack()
         self.url = self._serve(self._github)
         host = urllib.parse.urlsplit(self.url).netloc
-        self.issues.host = self.fork.host = self.package.github.host = host
+        self.fork.host = self.package.github.host = host
         self.proxy = self._serve(self._registry)
 
     # The faults.
@@ -225,11 +225,7 @@ class World:
             handler.close_connection = True  # Render starts the instance: no answer yet
             return
         lost = method == "POST" and self.consume("answer-lost", path)
-        kept = (
-            self._refused(path)
-            or self.issues.handle(method, handler.path, body)
-            or self.feed.handle(method, path, body)
-        )
+        kept = self._refused(path) or self.feed.handle(method, path, body)
         status, document, *headers = kept or self._answer(method, path, asked, body)
         if lost:
             handler.close_connection = True  # GitHub acted; its answer never came back

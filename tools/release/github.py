@@ -18,8 +18,8 @@ from tools.release.retry import RERUN, retried
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
-# The Link header's next page (GitHub's guide, "Using pagination in the REST API").
-_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+# The Link header's next page: GitHub's ("Using pagination in the REST API"), a registry's.
+NEXT = re.compile(r'<([^>]+)>;\s*rel="?next"?')
 
 
 class GitHubError(Exception):
@@ -98,7 +98,7 @@ def _ask(call: urllib.request.Request, *, permission: str, fix: str) -> tuple[An
     try:
         with urllib.request.urlopen(call, timeout=30) as response:
             answer = response.read()
-            following = _NEXT.search(response.headers.get("Link") or "")
+            following = NEXT.search(response.headers.get("Link") or "")
     except urllib.error.HTTPError as error:
         said = _message(error.read())
         wait = rate_limit(error.code, error.headers, said)

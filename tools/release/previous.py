@@ -11,14 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tools.release.github import GitHub
+from tools.release.github import NEXT, GitHub
 from tools.release.registry import Registry, RegistryUnknownError
 from tools.release.render import Answer
 from tools.release.retry import RERUN, delays, retried, transient
 from tools.release.version import RELEASE_TAG, Published, Version, build_tag, read_index
 
 WORKFLOW = ".github/workflows/release.yml"
-_NEXT = re.compile(r"<([^>]+)>;\s*rel=\"?next\"?")
 MAX_PAGES = 100
 STALE_AFTER_HOURS = 12.0  # the service's promise: its setting's default
 # gh's words when the registry refuses to serve the image to the Docker login it has (or none).
@@ -279,7 +278,7 @@ def _tags(registry: Registry, image: str, unpublished: Callable[[], bool]) -> li
             tags += json.loads(answer.body).get("tags") or []
         except (ValueError, AttributeError):
             raise PreviousImageError(f"{image}: the registry's tag list is not JSON") from None
-        following = _NEXT.search(answer.link)
+        following = NEXT.search(answer.link)
         if following is None:
             return tags
         path = urllib.parse.urlsplit(following[1])._replace(scheme="", netloc="").geturl()
