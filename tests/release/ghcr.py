@@ -11,7 +11,6 @@ referrers tag `sha256-<hex>` on an index naming the bundle)."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from datetime import datetime, timedelta
 
 from tests.release.github_fork import Fork, as_json
 from tests.release.github_issues import paged
+from tests.release.oci_registry import digest_of
 from tools.release.say import LABEL
 
 
@@ -59,8 +59,7 @@ class Package:
         self.issues.labels.add(LABEL)
 
     def push(self, what: str, at: datetime, tags: list[str], manifests: list[str]) -> str:
-        digest = f"sha256:{hashlib.sha256(f'{what} {at}'.encode()).hexdigest()}"
-        return self.add(digest, at, tags, manifests)
+        return self.add(digest_of(f"{what} {at}".encode()), at, tags, manifests)
 
     def add(self, digest: str, at: datetime, tags: list[str], manifests: list[str]) -> str:
         """The version `digest`, pushed at `at`, each of `tags` moved to it."""

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from tests.release import attestations
 from tests.release.attestations import docker_login
+from tests.release.oci_registry import digest_of
 from tools.release.registry import Registry
 from tools.release.render import Answer
 
@@ -185,11 +186,6 @@ def _move_tags(refs: list[str], source: str) -> int:
 
 def _basic(credentials: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
-
-
-def digest_of(body: bytes) -> str:
-    """The digest a registry gives `body`."""
-    return f"sha256:{hashlib.sha256(body).hexdigest()}"
 
 
 def skopeo(args: list[str]) -> int:

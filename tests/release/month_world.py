@@ -29,8 +29,7 @@ from typing import Any
 from tests.loopback import Loopback, reply
 from tests.release.ghcr import Package
 from tests.release.github_fork import LIMITED, SERVER_ERRORS, Fork
-from tests.release.month_tools import digest_of
-from tests.release.oci_registry import LocalRegistry
+from tests.release.oci_registry import LocalRegistry, digest_of
 from tests.release.osv import Feed
 
 HOUR = 3600

@@ -109,7 +109,7 @@ class LocalRegistry:
             return answer.read(), dict(answer.headers)
 
     def blob(self, name: str, data: bytes) -> str:
-        digest = f"sha256:{_sha(data)}"
+        digest = digest_of(data)
         _, headers = self._send("POST", f"/v2/{name}/blobs/uploads/")
         location = headers["Location"]
         location = location.removeprefix(self.url)
@@ -120,7 +120,7 @@ class LocalRegistry:
     def put_manifest(self, name: str, reference: str, document: dict, kind: str) -> str:
         """Push `document` under the tag `reference` ("": by its digest alone); its digest."""
         data = json.dumps(document).encode()
-        digest = f"sha256:{_sha(data)}"
+        digest = digest_of(data)
         self._send("PUT", f"/v2/{name}/manifests/{reference or digest}", data, kind)
         return digest
 
@@ -178,8 +178,9 @@ class LocalRegistry:
         self._send("DELETE", f"/v2/{name}/manifests/{digest}")
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def digest_of(data: bytes) -> str:
+    """The digest a registry gives `data`."""
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
 def tarred(files: dict[str, bytes]) -> bytes:
@@ -199,7 +200,7 @@ def layer(files: dict[str, bytes]) -> bytes:
 
 
 def _diff_id(layer: bytes) -> str:
-    return f"sha256:{_sha(gzip.decompress(layer))}"
+    return digest_of(gzip.decompress(layer))
 
 
 if __name__ == "__main__":

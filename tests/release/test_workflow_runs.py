@@ -16,7 +16,6 @@ registry a real one (Debian's docker-registry), holding v0.1.5's image and the r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -36,7 +35,7 @@ from tests.release.attestations import attest, certificate
 from tests.release.ghcr import Package
 from tests.release.github_fork import SERVER_ERRORS, TAG_KEY, Fork
 from tests.release.month_build import ReleaseRunner, scratch_remote, stand_ins
-from tests.release.oci_registry import LocalRegistry
+from tests.release.oci_registry import LocalRegistry, digest_of
 from tests.release.osv import Feed, advisory
 from tests.release.scratch_git import ScratchRepo
 from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
@@ -657,7 +656,7 @@ def tags_of(release: Release, *tags: str) -> list[str]:
     """The digests the registry's `tags` name ("" for a tag it does not hold)."""
     registry = Registry(release.registry.url, REPOSITORY)
     answers = [registry.get(f"manifests/{tag}") for tag in tags]
-    return [f"sha256:{hashlib.sha256(a.body).hexdigest()}" * (a.status == 200) for a in answers]
+    return [digest_of(a.body) * (a.status == 200) for a in answers]
 
 
 @pytest.mark.slow  # two whole runs: dozens of git and Python processes
