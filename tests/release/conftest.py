@@ -63,8 +63,6 @@ class FakeServer:
 @pytest.fixture
 def server() -> Iterator[FakeServer]:
     def respond(handler: BaseHTTPRequestHandler, method: str) -> None:
-        if handler.path.startswith("http://"):  # asked through a proxy: gh's (GH_HOST, HTTP_PROXY)
-            handler.path = "/" + handler.path.split("/", 3)[3]
         fake.requests.append((method, handler.path))
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""

@@ -40,14 +40,11 @@ ENABLE = (
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch) -> Path:
-    """The owner's clone as the working directory, and a temporary directory of the test's own
-    (tempfile's, for everything this process makes)."""
-    work, scratch = tmp_path / "clone", tmp_path / "tmp"
-    work.mkdir()
-    scratch.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    monkeypatch.setenv("TMPDIR", str(scratch))
+    """The owner's clone as the working directory, and the temporary directory (tempfile's, for
+    everything this process makes): the test's own, one."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     return tmp_path
 
 

@@ -34,7 +34,8 @@ from cryptopredict.artifact.run import RUN, TrainingRun
 from tests.release.attestations import attest, certificate
 from tests.release.ghcr import Package
 from tests.release.github_fork import SERVER_ERRORS, TAG_KEY, Fork
-from tests.release.month_build import ReleaseRunner, scratch_remote, stand_ins
+from tests.release.month_build import ROOT, WORKFLOW, ReleaseRunner, scratch_remote, stand_ins
+from tests.release.month_world import REPOSITORY, VERSIONS
 from tests.release.oci_registry import LocalRegistry, digest_of
 from tests.release.osv import Feed, advisory
 from tests.release.scratch_git import ScratchRepo
@@ -42,12 +43,8 @@ from tests.release.workflow_runner import Event, Runner, WorkflowRun, evaluate
 from tools.release.registry import Registry
 from tools.release.version import CREATED, RECORD_FORMAT, VERSION
 
-ROOT = Path(__file__).resolve().parents[2]
-WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
-REPOSITORY = "octo/cryptopredict"
 LATER_JOBS = ["dispatch", "test", "image", "smoke", "scan", "attest", "tag", "publish", "deploy"]
 SIGSTORE_DOWN = "Error: Failed to get a signing certificate from Fulcio: HTTP 503"
-VERSIONS = "/users/octo/packages/container/cryptopredict/versions"
 # The previous release, v0.1.5's image: its annotations and tags.
 V015 = {VERSION: "0.1.5", CREATED: "2026-11-23T06:00:00Z"}
 LATEST_TAGS = ["latest", "0.1.5", "0.1.5-20261123060000"]
