@@ -368,7 +368,6 @@ def test_the_workflow_reads_exactly_the_outputs_the_release_cli_prints(
 ):
     text = (ROOT / ".github" / "workflows" / "release.yml").read_text()
     read = set(re.findall(r"steps\.plan\.outputs\.([\w-]+)", text))
-    (tmp_path / "remote").mkdir()
     remote = ScratchRepo(tmp_path / "remote")
     head = remote.commit("head")
     monkeypatch.chdir(checkout_run(remote, tmp_path / "run", head, "refs/heads/main").path)

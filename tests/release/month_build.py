@@ -87,7 +87,6 @@ def scratch_remote(path: Path, credential: str = "ghcr") -> ScratchRepo:
     """The fork's repository: this checkout's release files and a Blueprint naming its image,
     pulled with the registry credential `credential` (the package is private: Render pulls
     logged in; "": none)."""
-    path.mkdir(parents=True)
     remote = ScratchRepo(path)
     for part in TRACKED:
         source = ROOT / part

@@ -22,6 +22,7 @@ ENVIRONMENT = {
 class ScratchRepo:
     def __init__(self, path: Path) -> None:
         self.path = path
+        path.mkdir(parents=True, exist_ok=True)
         self.git("init", "--quiet", "--initial-branch=main")
 
     def git(self, *args: str) -> str:

@@ -19,7 +19,6 @@ BUILT = "2026-03-09T18:00:07Z"
 def tagged(tmp_path, monkeypatch) -> ScratchRepo:
     """A run's checkout of a remote whose main holds the tags these tests name, with an untagged
     head."""
-    (tmp_path / "remote").mkdir()
     remote = ScratchRepo(tmp_path / "remote")
     remote.commit("0.4.2", tag="v0.4.2")
     remote.commit("0.4.10", tag="v0.4.10")

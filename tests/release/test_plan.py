@@ -53,7 +53,6 @@ def test_the_guard_refuses_an_older_build_than_latests():
 def test_check_publish_reads_the_tags_the_remote_holds_now(tmp_path, monkeypatch, capsys):
     """The workflow's step: the checkout's tags are as of the job's start; a tag pushed since
     is the remote's (git ls-remote), and the guard's answer is the output the deploy reads."""
-    (tmp_path / "remote").mkdir()
     remote = ScratchRepo(tmp_path / "remote")
     commit = remote.commit("a", tag="v0.4.10")
     monkeypatch.chdir(checkout_run(remote, tmp_path / "run", commit, "refs/tags/v0.4.10").path)

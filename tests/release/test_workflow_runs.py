@@ -736,8 +736,7 @@ def test_a_job_past_its_timeout_minutes_is_cancelled_on_the_clock(tmp_path):
     steps = [{"run": "sleep 30 & wait"}, {"run": "echo"}, {"if": "always()", "run": "echo"}]
     jobs = {"hang": {"timeout-minutes": 1, "steps": steps}, "next": {"needs": "hang", "steps": []}}
     (tmp_path / "workflow.yml").write_text(yaml.safe_dump({"on": "push", "jobs": jobs}))
-    for folder in ("jobs", "remote"):
-        (tmp_path / folder).mkdir()
+    (tmp_path / "jobs").mkdir()
     remote = ScratchRepo(tmp_path / "remote")
     runner = Runner(
         tmp_path / "workflow.yml", remote, tmp_path / "jobs", tools={}, python_path=tmp_path

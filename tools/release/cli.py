@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -330,8 +330,7 @@ def retention(argv: list[str], environ: Mapping[str, str]) -> int:
             github,
             package_of(github, image.rsplit("/", 1)[-1]),
             _ghcr(image, environ)[0],
-            now=datetime.now(UTC),
-            keep_days=args.keep_days,
+            since=datetime.now(UTC) - timedelta(days=args.keep_days),
             service_url=args.service_url,
             limit=args.max_deletions,
         )

@@ -7,7 +7,7 @@ import re
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from tools.release.github import GitHub, GitHubError
 from tools.release.registry import Registry, RegistryUnknownError
@@ -39,8 +39,7 @@ def retain(
     package: str,
     registry: Registry,
     *,
-    now: datetime,
-    keep_days: float,
+    since: datetime,
     service_url: str,
     limit: int,
 ) -> tuple[list[str], str]:
@@ -52,21 +51,13 @@ def retain(
             f"production serves the model version {production}, and no version of the package "
             "carries that tag, so its image cannot be told apart from the rest"
         )
-    kept = keep(
-        versions,
-        now=now,
-        keep_days=keep_days,
-        production=production,
-        needs=index_needs(registry),
-    )
+    kept = keep(versions, since, production, index_needs(registry))
     return apply(github, package, versions, kept, limit=limit, warnings=warnings)
 
 
 def keep(
     versions: Iterable[PackageVersion],
-    *,
-    now: datetime,
-    keep_days: float,
+    since: datetime,
     production: str,
     needs: Callable[[str], set[str]],
 ) -> set[int]:
@@ -77,14 +68,13 @@ def keep(
         for tag in version.tags:
             if found := REFERRERS_TAG.fullmatch(tag):
                 referrers.setdefault(f"sha256:{found[1]}", []).append(version)
-    recent = now - timedelta(days=keep_days)
     roots = [
         version
         for version in versions
         if any(LIVE_TAG.fullmatch(tag) for tag in version.tags)
         or production in version.tags
         or version.created is None
-        or version.created >= recent
+        or version.created >= since
     ]
     kept: dict[str, PackageVersion] = {}
     while roots:
