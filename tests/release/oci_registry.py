@@ -54,16 +54,12 @@ class LocalRegistry:
         config = self.home / "config.yml"
         passwords = self.home / "htpasswd"
         passwords.write_text(f"{HTPASSWD}\n")
+        auth = f"auth:\n  htpasswd:\n    realm: registry\n    path: {passwords}\n"
         config.write_text(
             "version: 0.1\nlog:\n  level: error\n"
             f"storage:\n  filesystem:\n    rootdirectory: {self.home / 'data'}\n"
             "  delete:\n    enabled: true\n"
-            f"http:\n  addr: 127.0.0.1:{self.port}\n"
-            + (
-                f"auth:\n  htpasswd:\n    realm: registry\n    path: {passwords}\n"
-                if private
-                else ""
-            )
+            f"http:\n  addr: 127.0.0.1:{self.port}\n" + auth * private
         )
         self.process = subprocess.Popen(
             [command, "serve", str(config)],

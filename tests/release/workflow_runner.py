@@ -379,16 +379,12 @@ class Runner:
             if (stopped and not asks) or not condition(step.get("if"), contexts, reads):
                 run.steps.append(StepRun(name, label, "skipped"))
                 continue
-            if label == cut_at:
-                run.steps.append(StepRun(name, label, "cancelled"))
-                run.result = "cancelled"
-                if "id" in step:
-                    contexts["steps"][step["id"]] = {"outputs": {}, "outcome": "cancelled"}
-                continue
             env, inputs = evaluated(step.get("env")), evaluated(step.get("with"))
             record = StepRun(name, label, "success", secrets=list(reads), inputs=inputs)
             run.steps.append(record)
-            if "run" in step:
+            if label == cut_at:  # the limit came while it ran
+                outputs, record.outcome = {}, "cancelled"
+            elif "run" in step:
                 outputs = self._shell(
                     step["run"],
                     event,

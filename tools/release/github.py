@@ -55,41 +55,6 @@ def rate_limit(status: int, headers: Any, said: str) -> float | None:
     return 60.0 if status == 429 or "rate limit" in said.lower() else None
 
 
-def request_json(
-    url: str,
-    token: str,
-    *,
-    method: str = "GET",
-    permission: str,
-    body: dict[str, Any] | bytes | None = None,
-    fix: str = "",
-) -> tuple[Any, str]:
-    """The JSON GitHub answers ({} if no body) and the URL of its next page ("" on the last);
-    reads and PUT/PATCH retried while transient; a 403 names `permission` (or `fix`). A body of
-    bytes is sent as it is (a committed setting's file)."""
-    headers = {
-        "Accept": "application/vnd.github+json",
-        "Authorization": f"Bearer {token}",
-        "X-GitHub-Api-Version": API_VERSION,
-    }
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-    data = body if isinstance(body, bytes | None) else json.dumps(body).encode()
-    call = urllib.request.Request(url, data=data, method=method, headers=headers)
-
-    def again(outcome: object) -> bool:  # a rate limit: GitHub did nothing, whatever was asked
-        if not isinstance(outcome, GitHubError) or not outcome.transient:
-            return False
-        return method in _REPEATABLE or outcome.wait is not None
-
-    try:
-        return retried(lambda: _ask(call, permission=permission, fix=fix), again)
-    except GitHubError as error:
-        if not error.transient:
-            raise
-        raise GitHubError(f"{error}: {RERUN}", error.status, error.said, error.wait) from None
-
-
 _REPEATABLE = ("GET", "PUT", "PATCH")
 
 
@@ -177,10 +142,40 @@ class GitHub:
         body: dict[str, Any] | bytes | None = None,
         permission: str = "administration",
     ) -> Any:
-        url, fix = self.url(path), self.fix
-        return request_json(
-            url, self.token, method=method, permission=permission, body=body, fix=fix
-        )[0]
+        return self._request(self.url(path), permission, method, body)[0]
+
+    def _request(
+        self,
+        url: str,
+        permission: str,
+        method: str = "GET",
+        body: dict[str, Any] | bytes | None = None,
+        fix: str = "",
+    ) -> tuple[Any, str]:
+        """The JSON GitHub answers ({} if no body) and the URL of its next page ("" on the last);
+        reads and PUT/PATCH retried while transient; a 403 names `permission` (or `fix`). A body
+        of bytes is sent as it is (a committed setting's file)."""
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "Authorization": f"Bearer {self.token}",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        data = body if isinstance(body, bytes | None) else json.dumps(body).encode()
+        call = urllib.request.Request(url, data=data, method=method, headers=headers)
+
+        def again(outcome: object) -> bool:  # a rate limit: GitHub did nothing, whatever was asked
+            if not isinstance(outcome, GitHubError) or not outcome.transient:
+                return False
+            return method in _REPEATABLE or outcome.wait is not None
+
+        try:
+            return retried(lambda: _ask(call, permission=permission, fix=fix or self.fix), again)
+        except GitHubError as error:
+            if not error.transient:
+                raise
+            raise GitHubError(f"{error}: {RERUN}", error.status, error.said, error.wait) from None
 
     def url(self, path: str) -> str:
         """`path` below the repository, or below the API's root where it starts with "//"."""
@@ -204,8 +199,7 @@ class GitHub:
         return items
 
     def _shaped(self, url: str, kind: type, permission: str, **options: Any) -> tuple[Any, str]:
-        options.setdefault("fix", self.fix)
-        document, following = request_json(url, self.token, permission=permission, **options)
+        document, following = self._request(url, permission, **options)
         if not isinstance(document, kind):
             name = "object" if kind is dict else "array"
             raise GitHubError(f"GitHub's answer for {url} is not a JSON {name}")
