@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from tests.loopback import Loopback, reply
-from tests.release.oci_registry import LocalRegistry, RegistryUnavailableError
+from tests.release.oci_registry import LocalRegistry
 
 
 @dataclass
@@ -107,10 +107,7 @@ def clock(monkeypatch) -> FakeClock:
 
 
 def _registry(private: bool = False) -> Iterator[LocalRegistry]:
-    try:
-        registry = LocalRegistry(private=private)
-    except RegistryUnavailableError as error:
-        pytest.skip(str(error))
+    registry = LocalRegistry(private=private)
     yield registry
     registry.stop()
 
