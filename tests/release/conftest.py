@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from tests.loopback import Loopback, reply
-from tests.release.oci_registry import LocalRegistry
+from tests.release.oci_registry import LocalRegistry, RegistryUnavailableError
 
 
 @dataclass
@@ -107,7 +107,10 @@ def clock(monkeypatch) -> FakeClock:
 
 
 def _registry(private: bool = False) -> Iterator[LocalRegistry]:
-    registry = LocalRegistry(private=private)
+    try:
+        registry = LocalRegistry(private=private)
+    except RegistryUnavailableError as error:
+        pytest.skip(str(error))
     yield registry
     registry.stop()
 

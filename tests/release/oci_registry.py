@@ -35,11 +35,15 @@ PASSWORD = "ghs_scratch"
 HTPASSWD = f"{USER}:$2b$05$cryptopredictregistryusoc0InySHzEirvuMbMapH1ms8xxOdYO"
 
 
+class RegistryUnavailableError(Exception):
+    """docker-registry is not installed (`make test` installs it as root)."""
+
+
 class LocalRegistry:
     def __init__(self, *, private: bool = False) -> None:
         command = shutil.which("docker-registry")
         if command is None:
-            raise FileNotFoundError(
+            raise RegistryUnavailableError(
                 "docker-registry is not installed (Debian's docker-registry package; `make "
                 "test` installs it when run as root)"
             )
