@@ -182,16 +182,13 @@ class Month:
                     late = when + float(struck.spec.get("minutes") or 60) * 60
                     heapq.heappush(queue, (late, 1, next(order), "late", None))
                 elif not struck:
-                    self.scheduled(when)
+                    self.run(Event("schedule", "refs/heads/main", self.main()), "schedule", when)
             elif kind == "push":
                 self.push(when, f"Work pushed at hour {self.world.hour(when):g}")
             elif kind == "fault":
                 self.inject(when, spec)
             else:
                 self.person(when, spec)
-
-    def scheduled(self, when: float) -> None:
-        self.run(Event("schedule", "refs/heads/main", self.main()), "schedule", when)
 
     def push(self, when: float, message: str, fault: Fault | None = None) -> str:
         self.remote.checkout(self.main())

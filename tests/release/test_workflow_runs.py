@@ -555,10 +555,6 @@ def build_args(run: WorkflowRun) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if line)
 
 
-def version_job(release: Release, event: Event) -> WorkflowRun:
-    return release.runner.run(event, only=["version"])
-
-
 @pytest.mark.slow
 def test_an_empty_registry_over_the_repositorys_own_tags_starts_anew_only_when_asked(release):
     """Issue 76: v0.1.5 is this repository's own release (it is no fork), yet the registry holds
@@ -619,7 +615,7 @@ def test_a_private_packages_release_extends_the_previous_verified(release, priva
     login = [s for s in release.runner.workflow["jobs"]["version"]["steps"] if "login" in str(s)]
     for step in login:
         release.runner.workflow["jobs"]["version"]["steps"].remove(step)
-    refused = version_job(release, event)
+    refused = release.runner.run(event, only=["version"])
     assert refused.failure().name == "Find the release image this one extends, by digest, verified"
     said = refused.failure().output
     assert "remote registry authorization failed, please authenticate" in said, "gh's words"
@@ -664,7 +660,7 @@ def test_a_publish_cut_short_after_one_tag_moved_is_repaired_by_the_next_run(rel
     moves every tag on."""
     release.runner.variables["RENDER_SERVICE_URL"] = ""
     event = release.tagged("Add a pair")
-    outputs = version_job(release, event).jobs["version"].outputs
+    outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
     cut = release.build(outputs)
     built_x = {"version": outputs, "test": {}, "smoke": {}}
     first = release.runner.run(event, reuse=built_x, time_out={"publish": CUT})
@@ -672,7 +668,7 @@ def test_a_publish_cut_short_after_one_tag_moved_is_repaired_by_the_next_run(rel
     stamp, version = outputs["build-tag"], outputs["version"]
     assert tags_of(release, stamp, version, "latest") == [cut, "", release.v015], "one moved"
     # The next cycle: the schedule rebuilds the newest tag.
-    planned = version_job(release, event)
+    planned = release.runner.run(event, only=["version"])
     assert planned.result("version") == "success", planned.failure().output
     outputs = planned.jobs["version"].outputs
     assert outputs["previous"] == f"ghcr.io/{REPOSITORY}@{cut}"
@@ -709,7 +705,7 @@ def test_a_revert_across_record_format_3_is_refused_in_the_version_job(release):
         BEFORE_FORMAT_3
     )
     release.remote.git("add", "--all")  # main's head, c, with the code reverted
-    run = version_job(release, release.tagged("Revert to record format 2"))
+    run = release.runner.run(release.tagged("Revert to record format 2"), only=["version"])
     assert run.result("version") == "failure"
     failed = run.failure()
     assert failed.name == "Find the release image this one extends, by digest, verified"
@@ -724,7 +720,8 @@ def test_a_revert_across_record_format_3_is_refused_in_the_version_job(release):
     assert "holds track record format 3, which this commit's code does not read" in issue["body"]
     # The release code writes the format it reads, and says so on its build (the annotation).
     release.remote.move_branch(release.c)
-    outputs = version_job(release, release.tagged("Add a pair", "v0.1.7")).jobs["version"].outputs
+    event = release.tagged("Add a pair", "v0.1.7")
+    outputs = release.runner.run(event, only=["version"]).jobs["version"].outputs
     assert (outputs["record-format"], outputs["previous"]) == ("3", f"ghcr.io/{REPOSITORY}@{v015}")
     assert release.issues.open() == []
 

@@ -18,29 +18,25 @@ from tools.release.render import DeployError
 from tools.release.rules import SET_UP, TAG_ENVIRONMENT, TAG_KEY_SECRET, check, environment, unmade
 
 # What GitHub says when it refuses a push, and what fixes each (their words as git prints them).
-PUSH_REFUSALS = (
-    (
-        "Repository rule violations",
+PUSH_REFUSALS = {
+    "Repository rule violations": (
         "a tag ruleset restricts creating release tags and does not let deploy keys bypass it: "
         "in Settings -> Rules -> Rulesets -> (the release tags ruleset) -> Bypass list, add "
-        "'Deploy keys'",
+        "'Deploy keys'"
     ),
-    (
-        "marked as read only",
+    "marked as read only": (
         "the deploy key may only read: in Settings -> Deploy keys, delete it and add its public "
-        "half again with 'Allow write access'",
+        "half again with 'Allow write access'"
     ),
-    (
-        "Permission denied (publickey)",
+    "Permission denied (publickey)": (
         f"GitHub knows no key matching {TAG_KEY_SECRET}: add its public half as a deploy key of "
         "this repository (Settings -> Deploy keys, 'Allow write access'), or put the private "
-        "half of the repository's deploy key in the secret",
+        "half of the repository's deploy key in the secret"
     ),
-    (
-        "Host key verification failed",
-        "GitHub's SSH host key is not among those its API's /meta lists",
+    "Host key verification failed": (
+        "GitHub's SSH host key is not among those its API's /meta lists"
     ),
-)
+}
 # ssh with the deploy key alone, never a prompt, and only the host keys GitHub's API lists.
 SSH_OPTIONS = ("IdentitiesOnly=yes", "BatchMode=yes", "StrictHostKeyChecking=yes")
 
@@ -108,7 +104,7 @@ def push_with_key(refspec: str, tag: str, github: GitHub, key: str) -> None:
         print(f"{tag}: git's answer was lost, and GitHub holds the tag", file=sys.stderr)
     elif result.returncode != 0:
         said = " | ".join(line.strip() for line in result.stderr.splitlines() if line.strip())
-        fixes = [fix for words, fix in PUSH_REFUSALS if words in result.stderr]
+        fixes = [fix for words, fix in PUSH_REFUSALS.items() if words in result.stderr]
         raise TagError(
             f"GitHub refused to create {tag} with the deploy key ({said or 'no message'}). "
             + ("; ".join(fixes) or "check the deploy key and the tag ruleset")
