@@ -215,8 +215,9 @@ class Month:
         label = f"{kind} at hour {self.world.hour(start):g} ({event.ref}, {event.sha[:7]})"
         self.world.run_label, self.world.moved_in_run = label, 0
         deploys = len(self.world.deploys)
-        directory = self.tmp / "runs" / f"{len(self.runs)}-{number}"
-        run = self.runner.run_in(directory, event)
+        directory = self.runner.workdir = self.tmp / "runs" / f"{len(self.runs)}-{number}"
+        directory.mkdir(parents=True)  # its jobs' workspaces
+        run = self.runner.run(event)
         if self.failed is not None:
             raise self.failed
         record = RunRecord(

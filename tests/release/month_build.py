@@ -47,7 +47,7 @@ from tests.release.month_world import HOUR, NAME, REPOSITORY, TIME_SCALE, Build,
 from tests.release.oci_registry import PASSWORD, USER
 from tests.release.osv import QUERY
 from tests.release.scratch_git import ScratchRepo
-from tests.release.workflow_runner import Event, JobRun, Runner, WorkflowRun, step_label
+from tests.release.workflow_runner import Event, JobRun, Runner, step_label
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
@@ -198,12 +198,6 @@ class MonthRunner(ReleaseRunner):
         }
         self.workflow = month_workflow()
         self.time_scale = TIME_SCALE
-
-    def run_in(self, directory: Path, event: Event) -> WorkflowRun:
-        """One run of the workflow for `event`, its jobs' workspaces under `directory`."""
-        directory.mkdir(parents=True)
-        self.workdir = directory
-        return self.run(event)
 
     def _action(
         self, uses: str, event: Event, workspace: Path, inputs: Mapping[str, str], step_id: Any

@@ -137,7 +137,7 @@ class LocalRegistry:
                 "architecture": "amd64",
                 "os": "linux",
                 "config": {"Labels": labels or {}},
-                "rootfs": {"type": "layers", "diff_ids": [_diff_id(blob)]},
+                "rootfs": {"type": "layers", "diff_ids": [digest_of(gzip.decompress(blob))]},
             }
         ).encode()
         manifest = {
@@ -193,10 +193,6 @@ def tarred(files: dict[str, bytes]) -> bytes:
 def layer(files: dict[str, bytes]) -> bytes:
     """A gzip-compressed tar layer holding `files`."""
     return gzip.compress(tarred(files), mtime=0)
-
-
-def _diff_id(layer: bytes) -> str:
-    return digest_of(gzip.decompress(layer))
 
 
 if __name__ == "__main__":

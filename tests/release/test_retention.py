@@ -22,16 +22,14 @@ def package(server) -> Package:
     return Package("octo", "cryptopredict").at(server)
 
 
-def retention(
-    package: Package, *args: str, now: datetime, monkeypatch, registry: str = "", **job: str
-) -> int:
+def retention(package: Package, *args: str, now: datetime, monkeypatch, **job: str) -> int:
     """The retention job's command, with production served beside the package (Render on);
     `job`: more of its environment."""
     monkeypatch.setattr("tools.release.cli.datetime", SimpleNamespace(now=lambda _: now))
     url = package.url
     environ = {
         "GITHUB_API_URL": url,
-        "RELEASE_REGISTRY_URL": registry or url,
+        "RELEASE_REGISTRY_URL": url,
         "GITHUB_TOKEN": "ghs_job",
         **job,
     }
@@ -156,10 +154,10 @@ def test_a_call_that_goes_unanswered_deletes_nothing_and_says_so(
     package.registry_error = fault == "registry error"
     if fault == "no such repository":  # GitHub's API answers 404: the package is not listed
         package.github.repository = "octo/elsewhere"
-    registry = "http://127.0.0.1:9" if fault == "registry unreachable" else ""
+    job = {"RELEASE_REGISTRY_URL": "http://127.0.0.1:9"} if fault == "registry unreachable" else {}
     held = package.digests()
     service = ["--service-url", "http://127.0.0.1:9"] if fault == "no /healthz" else []
-    assert retention(package, *service, now=NOW, monkeypatch=monkeypatch, registry=registry) == 0
+    assert retention(package, *service, now=NOW, monkeypatch=monkeypatch, **job) == 0
     assert package.digests() == held, "the first build would have gone"
     said = capsys.readouterr().out
     assert said.startswith(

@@ -343,17 +343,9 @@ def test_a_fork_with_render_and_pages_off_passes_saying_what_is_off(server, caps
     assert "private (Render is off: nothing pulls it anonymously)" in out
 
 
-def no_tag_key(fork: Fork) -> None:
-    del fork.secrets_in("release-tags")["RELEASE_TAG_KEY"]
-
-
 def silent_schedule(fork: Fork) -> None:
     """Enabled, and its last scheduled run, a day ago."""
     fork.enabled_at = fork.runs[0]["created_at"] = f"{datetime.now(UTC) - timedelta(1):%FT%TZ}"
-
-
-def read_only_key(fork: Fork) -> None:
-    fork.keys[0]["read_only"] = True
 
 
 @pytest.mark.parametrize(
@@ -365,9 +357,12 @@ def read_only_key(fork: Fork) -> None:
             "would change: correct the tag ruleset 'release tags', as rulesets/release-tags.json "
             "says (its bypass_actors differ)",
         ),
-        (read_only_key, "would change: make a deploy key with write access"),
         (
-            no_tag_key,
+            lambda fork: fork.keys[0].update(read_only=True),
+            "would change: make a deploy key with write access",
+        ),
+        (
+            lambda fork: fork.secrets_in("release-tags").pop("RELEASE_TAG_KEY"),
             "would change: make a deploy key with write access and store its private half",
         ),
         (

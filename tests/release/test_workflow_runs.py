@@ -156,11 +156,6 @@ class Release:
     def calls(self) -> list[str]:
         return self.runner.log.read_text().splitlines()
 
-    def answer_render(self, model_version: str) -> None:
-        """Render's answers: the deploy hook's, then /healthz reporting `model_version`."""
-        self.server.answer(200, '{"deploy": {"id": "dep-1"}}')
-        self.server.answer(200, json.dumps({"model_version": model_version}))
-
     def hook_calls(self) -> list[tuple[str, str]]:
         """The requests Render's deploy hook got."""
         return [request for request in self.server.requests if request[1].startswith("/deploy")]
@@ -287,7 +282,9 @@ def rebuilt(release: Release, event: Event) -> tuple[WorkflowRun, dict[str, str]
     version = release.runner.run(event, only=["version"])
     assert version.result("version") == "success", version.failure().output
     outputs = version.jobs["version"].outputs
-    release.answer_render(outputs["build-tag"])
+    # Render's answers: the deploy hook's, then /healthz reporting the build.
+    release.server.answer(200, '{"deploy": {"id": "dep-1"}}')
+    release.server.answer(200, json.dumps({"model_version": outputs["build-tag"]}))
     # The package as publish leaves it, for the retention job: the new image, tagged.
     package, tags = Package("octo", "cryptopredict"), [outputs["version"], outputs["build-tag"]]
     package.add(release.digest, datetime.now(UTC), ["latest", *tags], [])
