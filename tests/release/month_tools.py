@@ -164,6 +164,7 @@ def _move_tags(refs: list[str], source: str) -> int:
     world cancels stops after the first."""
     index = manifest(source)
     client = registry()
+    basic = base64.b64encode(client.credentials.encode()).decode()
     for ref in refs:
         name, _, tag = ref.removeprefix(f"{HOST}/").rpartition(":")
         if fault("publish", ref, after_a_move=True):
@@ -173,7 +174,7 @@ def _move_tags(refs: list[str], source: str) -> int:
             f"{client.base_url}/v2/{name}/manifests/{tag}",
             data=index,
             method="PUT",
-            headers={"Content-Type": INDEX, **_basic(client.credentials)},
+            headers={"Content-Type": INDEX, "Authorization": f"Basic {basic}"},
         )
         try:
             urllib.request.urlopen(request, timeout=30).close()
@@ -182,10 +183,6 @@ def _move_tags(refs: list[str], source: str) -> int:
             return 1
         print(f"pushed {ref}")
     return 0
-
-
-def _basic(credentials: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
 
 
 def skopeo(args: list[str]) -> int:

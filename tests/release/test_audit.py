@@ -25,15 +25,11 @@ PROBE = "/pypi/pip/json"
 GONE = f"http://127.0.0.1:9{PROBE}"  # the discard port: nothing listens, the connection refused
 
 
-def test_a_service_that_answers_is_used(server):
-    server.answer(200, "{}")
-    assert audit.unreachable_reason(f"{server.url}{PROBE}") is None
-
-
-def test_a_mirror_without_the_json_api_is_named_as_the_reason(server):
-    server.answer(404, "{}")
+@pytest.mark.parametrize(("status", "reason"), [(200, None), (404, "{url} answered HTTP 404")])
+def test_a_service_that_answers_is_used_a_mirror_without_the_json_api_named(server, status, reason):
+    server.answer(status, "{}")
     url = f"{server.url}{PROBE}"
-    assert audit.unreachable_reason(url) == f"{url} answered HTTP 404"
+    assert audit.unreachable_reason(url) == (reason and reason.format(url=url))
 
 
 def test_a_refused_connection_is_named_as_the_reason():
