@@ -233,7 +233,7 @@ class Fork:
             "/actions/runs/": self._run,
             "/check-runs/": self._annotations,
             "/environments/": self._environment,
-            "/actions/secrets": self._repository_secrets,
+            "/actions/secrets": lambda *asked: self._secrets(self.repository_secrets, *asked),
             "/keys": self._keys,
             "/rulesets": self._rulesets,
             "/actions/variables": self._variables,
@@ -327,12 +327,6 @@ class Fork:
         said = ["Process completed with exit code 1."] * (conclusion == "failure") + said
         notes = [{"annotation_level": "failure", "message": message} for message in said]
         return paged(notes, self._asked, self.host)
-
-    def _repository_secrets(self, method: str, path: str, _: dict[str, Any]) -> Answer | None:
-        if method == "GET":
-            names = [{"name": n} for n in sorted(self.repository_secrets)]
-            return paged(names, self._asked, self.host, "secrets")
-        return as_json(204) if self.repository_secrets.pop(path.removeprefix("/"), None) else None
 
     def _keys(self, method: str, path: str, body: dict[str, Any]) -> Answer | None:
         if method == "POST":

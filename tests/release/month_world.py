@@ -39,16 +39,6 @@ VERSIONS = f"/users/octo/packages/container/{NAME.split('/')[1]}/versions"
 CYCLE_HOURS = 6
 CYCLE_MINUTE = 23 / 60  # the schedule's cron: minute 23 of every sixth hour
 FRESH_HOURS = 12
-EXCHANGE_KINDS = (
-    "exchange-outage",
-    "exchange-451",
-    "exchange-shape",
-    "exchange-stale",
-    "exchange-429",
-    "exchange-418",
-    "exchange-delisted",
-    "exchange-empty-page",
-)
 # Where a job waits (a back-off, a hang, its timeout-minutes), the month's clock runs this many
 # times faster than the wall's.
 TIME_SCALE = 30
@@ -86,8 +76,16 @@ KINDS = {
     "render-stuck": ("render-hook", "production-not-updated"),
     "schedule-off": ("schedule", "production-stale"),  # until the owner runs setup
     # BUILD=real's only (its training asks the exchanges), for `hours`: said by the catch-all
-    **dict.fromkeys(EXCHANGE_KINDS, ("exchange", "production-stale")),
+    "exchange-outage": ("exchange", "production-stale"),
+    "exchange-451": ("exchange", "production-stale"),
+    "exchange-shape": ("exchange", "production-stale"),
+    "exchange-stale": ("exchange", "production-stale"),
+    "exchange-429": ("exchange", "production-stale"),
+    "exchange-418": ("exchange", "production-stale"),
+    "exchange-delisted": ("exchange", "production-stale"),
+    "exchange-empty-page": ("exchange", "production-stale"),
 }
+EXCHANGE_KINDS = tuple(kind for kind, (target, _) in KINDS.items() if target == "exchange")
 START_ANEW = re.compile(r"start(?:s|ing)? the track record anew|start-anew saying why", re.I)
 # How long the registry's stand-in keeps a request unanswered for a time-out: longer than the
 # release tooling's 10 s.
