@@ -40,8 +40,8 @@ class Package:
     versions: dict[int, Version] = field(default_factory=dict)
     refuse: set[int] = field(default_factory=set)  # versions whose deletion GitHub refuses
     undated: set[int] = field(default_factory=set)  # versions listed without `created_at`
-    registry_error: bool = False  # the registry answers HTTP 500 for every manifest
-    # What the registry answers every read of the repository instead: 403 to a token refused.
+    # What the registry answers every read of the repository instead: 403 to a token refused,
+    # 500 failing.
     # What GHCR answers for a package never pushed is not documented ("Working with the
     # Container registry", https://docs.github.com/en/packages/working-with-a-github-packages-
     # registry/working-with-the-container-registry, names no status): 404 or 403, both modelled.
@@ -140,8 +140,6 @@ class Package:
         return entry
 
     def _manifest(self, reference: str) -> tuple:
-        if self.registry_error:
-            return as_json(500, {"errors": [{"code": "UNKNOWN"}]})
         for version in self.versions.values():
             if reference in (version.digest, *version.tags):
                 entries = [{"digest": digest} for digest in version.manifests]

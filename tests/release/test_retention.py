@@ -151,7 +151,7 @@ def test_a_call_that_goes_unanswered_deletes_nothing_and_says_so(
 ):
     two_builds_of_0_1_0_then_0_2_0(package)
     package.serving = "0.2.0-20261010002300"
-    package.registry_error = fault == "registry error"
+    package.registry_status = 500 if fault == "registry error" else None
     if fault == "no such repository":  # GitHub's API answers 404: the package is not listed
         package.github.repository = "octo/elsewhere"
     job = {"RELEASE_REGISTRY_URL": "http://127.0.0.1:9"} if fault == "registry unreachable" else {}
