@@ -126,6 +126,5 @@ def test_wait_keeps_polling_while_nothing_answers(clock):
             "0.3.1",
             timeout=30,
             interval=10,
-            request_timeout=2,
         )
     assert len(clock.sleeps) == 3

@@ -85,15 +85,6 @@ def test_a_job_token_checks_what_it_sees_and_says_what_it_does_not(server, capsy
     ), "the owner's rulesets too"
 
 
-def production(fork: Fork, settings: dict | None = None, *policies: tuple[str, str]) -> Fork:
-    """The fork, its production environment's settings and policies (name, type) replaced."""
-    held = fork.environments["production"]
-    held["settings"] = settings or held["settings"]
-    listed = [{"id": 90 + n, "name": name, "type": kind} for n, (name, kind) in enumerate(policies)]
-    held["policies"] = listed or held["policies"]
-    return fork
-
-
 SELECTED = "correct the production environment: deployment branches and tags 'Selected'"
 CUSTOM = {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
 RELEASE = (TAG_RULE, "tag")
@@ -117,7 +108,11 @@ RELEASE = (TAG_RULE, "tag")
 def test_anything_but_the_release_tags_entering_production_is_named(
     server, capsys, settings, policies, problem
 ):
-    code, err = rules(server, capsys, production(Fork.set_up(), settings, *policies))
+    fork = Fork.set_up()  # its production environment's settings and policies replaced
+    held = fork.environments["production"]
+    listed = [{"id": 90 + n, "name": name, "type": kind} for n, (name, kind) in enumerate(policies)]
+    held["settings"], held["policies"] = settings, listed or held["policies"]
+    code, err = rules(server, capsys, fork)
     assert code == 1
     assert problem in err
     assert "`python -m tools.release setup` makes them" in err

@@ -84,12 +84,6 @@ def public_half(private: str) -> str:
     return " ".join(done.stdout.split()[:2])
 
 
-def holding(root: Path, text: str) -> list[Path]:
-    return [
-        path for path in root.rglob("*") if path.is_file() and text in path.read_text("latin-1")
-    ]
-
-
 @pytest.mark.parametrize("owner_type", ["User", "Organization"])
 def test_a_bare_fork_is_told_to_enable_actions_then_set_up_so_that_its_dry_run_passes(
     server, capsys, workdir, owner_type
@@ -148,7 +142,8 @@ def test_a_bare_fork_is_told_to_enable_actions_then_set_up_so_that_its_dry_run_p
     assert public_half(private) == " ".join(key["key"].split()[:2])
     body = private.splitlines()[1]
     assert body not in out
-    assert holding(workdir, body) == [], "no private key under the clone or the temporary dir"
+    held = [p for p in workdir.rglob("*") if p.is_file() and body in p.read_text("latin-1")]
+    assert held == [], "no private key under the clone or the temporary dir"
     # Again: nothing to change, and nothing changed.
     writes = list(fork.writes)
     code, out = run(server, capsys, "setup", "--no-render")

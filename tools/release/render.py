@@ -102,14 +102,13 @@ def wait_for_version(
     *,
     timeout: float,
     interval: float = 15.0,
-    request_timeout: float = 10.0,
 ) -> int:
     """Poll `health_url` until it answers 200 naming `version`; returns the attempts it took."""
     deadline = time.monotonic() + timeout
     attempts = 0
     while True:
         attempts += 1
-        answer = get(health_url, JSON, request_timeout)
+        answer = get(health_url, JSON, 10.0)
         if answer.status == 200 and model_version(answer.body) == version:
             return attempts
         if time.monotonic() + interval > deadline:
