@@ -332,8 +332,10 @@ class MonthRunner(ReleaseRunner):
             raise BuildFailedError(f"ERROR: failed to solve: train.py: {' '.join(said)}")
         for pickled in out.glob("*/model.pkl"):  # moved out of the artifacts, as the image does
             pickled.unlink()
-        data = json.loads((out / "btc-usd" / "manifest.json").read_text())["data"]
-        return int(datetime.fromisoformat(data["last"]).timestamp()) + HOUR, data["source"]
+        manifest = json.loads((out / "btc-usd" / "manifest.json").read_text())
+        data, carried = manifest["data"], manifest["model_version"] != args["MODEL_VERSION"]
+        source = "carried" if carried else data["source"]  # carried: the previous release's
+        return int(datetime.fromisoformat(data["last"]).timestamp()) + HOUR, source
 
     def _push(self, root: Path, inputs: Mapping[str, str]) -> str:
         """The image (one layer: /app/artifacts) pushed by digest, untagged, through the proxy

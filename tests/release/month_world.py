@@ -115,7 +115,7 @@ class Build:
     sha: str
     data_until: int  # epoch seconds: the close of its newest bar
     built_at: float  # simulated epoch seconds
-    source: str  # where BTC/USD's bars came from: `synthetic`, `alpaca` or `binance`
+    source: str  # BTC/USD's bars': `synthetic`, `alpaca`, `binance` or `carried` (not trained)
     hosts: str = ""  # BUILD=real's: Binance's hosts as its calls met them, with their answers
 
 
