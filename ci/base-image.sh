@@ -15,6 +15,8 @@
 #     python3.11 upstream tarball, pinned below by SHA-256), not the patch release the official
 #     tag names; Debian trixie itself ships only Python 3.13, which the project does not support;
 #   - no profile-guided optimisation or LTO (twenty minutes more for speed no check measures);
+#   - no test modules and no debug information, which the official image deletes and strips
+#     after building them;
 #   - no tkinter (nothing imports it).
 #
 # Trusting the machine's CA bundle: the image sets PIP_CERT to Debian's bundle path and the build
