@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 import cryptopredict
+from cryptopredict.__main__ import WRITERS
 from cryptopredict.model.plan import HORIZONS, SPLITS
 from tests.e2e.training import ROOT
 from tools.peers import ROWS
@@ -111,12 +112,24 @@ def backtest(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
 
 
-@pytest.mark.parametrize("suffix", list(READERS))
-def test_duckdb_polars_and_pandas_read_the_export_with_its_times_in_utc(origins, tmp_path, suffix):
-    path = tmp_path / f"origins{suffix}"
+@pytest.fixture(scope="module")
+def export(tmp_path_factory) -> pd.DataFrame:
+    """One pair's rows as `python -m cryptopredict backtest --to` wrote them."""
+    path = tmp_path_factory.mktemp("export") / "origins.parquet"
     done = backtest("--to", str(path), "--pairs", "XTZUSDT")
     assert done.returncode == 0, done.stderr
+    return pd.read_parquet(path)
+
+
+@pytest.mark.parametrize("suffix", list(READERS))
+def test_duckdb_polars_and_pandas_read_the_export_with_its_times_in_utc(
+    origins, export, tmp_path, suffix
+):
+    """The command's rows are the function's; each of its writers' files reads back whole."""
     mine = origins[origins.unique_id == "XTZUSDT"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(export, mine, check_dtype=False)
+    path = tmp_path / f"origins{suffix}"
+    WRITERS[suffix](export, path)
     by_pandas, by_polars = READERS[suffix]
     pd.testing.assert_frame_equal(by_pandas(path), mine, check_dtype=False)
     read = by_polars(path)
