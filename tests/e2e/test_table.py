@@ -192,7 +192,9 @@ def test_a_copy_installed_outside_the_checkout_gives_the_same_table_fit_and_trai
     own = fitted.predict(24, level=[50, 90, 99])
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "own.parquet"), own)
     command = [venv / "bin" / "cryptopredict", "train"]
-    done = run([*command, "--csv", ROOT / "data" / "btc-usd-1h.csv.gz", "--out", "models"])
+    bars = pd.read_csv(ROOT / "data" / "btc-usd-1h.csv.gz").tail(450 * 24)  # as `closes`
+    bars.to_csv(elsewhere / "bars.csv", index=False)
+    done = run([*command, "--csv", "bars.csv", "--out", "models"])
     assert done.returncode == 0, done.stderr
     assert list(open_artifacts(elsewhere / "models")) == ["btc-usd"]
     assert run([*command, "--help"]).stdout.startswith("usage: cryptopredict train [-h]")
