@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cryptopredict.artifact.arrays import ArtifactError, BarHistory, Grid
+from cryptopredict.artifact.arrays import ArtifactError, BacktestRows, BarHistory, Grid
 from cryptopredict.artifact.index import artifact_dirs
 from cryptopredict.artifact.read import Artifact, existing_model_dir, load_artifact
 from cryptopredict.artifact.schema import BacktestReport, Manifest
@@ -22,10 +22,16 @@ def write_artifact(
     history: BarHistory,
     backtest: BacktestReport,
     manifest: Manifest,
+    origins: BacktestRows | None = None,
 ) -> Path:
     """The artifact written to `<out_dir>/<manifest.asset>` and entered in the index."""
     files = encode_artifact(
-        model=model, grid=grid, history=history, backtest=backtest, manifest=manifest
+        model=model,
+        grid=grid,
+        history=history,
+        backtest=backtest,
+        manifest=manifest,
+        origins=origins,
     )
     return install_artifact(out_dir, manifest.asset, files)
 

@@ -13,7 +13,7 @@ import msgspec
 import numpy as np
 import pytest
 
-from cryptopredict.artifact.arrays import ArtifactError, BarHistory, Grid
+from cryptopredict.artifact.arrays import ArtifactError, BacktestRows, BarHistory, Grid
 from cryptopredict.artifact.read import load_artifact, open_artifact
 from cryptopredict.artifact.schema import (
     BACKTEST,
@@ -22,6 +22,7 @@ from cryptopredict.artifact.schema import (
     LEVELS,
     MANIFEST,
     MODEL,
+    ORIGINS,
     SCHEMA_VERSION,
     BacktestReport,
     GapCount,
@@ -64,6 +65,7 @@ def parts(version: str = "v1", points: int = 48) -> dict:
             volume=np.ones(24),
         ),
         "backtest": BacktestReport(summary=None, band=None, hindcast=None),
+        "origins": BacktestRows(ds[:23], np.ones(23), yhat[1:24] + 3, yhat[:23], np.zeros((23, 6))),
         "manifest": msgspec.convert(manifest_fields(version, int(ds[-1])), Manifest),
     }
 
@@ -128,7 +130,9 @@ def test_round_trip(written):
     artifact = load_artifact(written)
     assert written.name == "btc-usd"
     assert artifact.manifest.schema_version == SCHEMA_VERSION
-    assert set(artifact.manifest.files) == {MODEL, GRID, HISTORY, BACKTEST}
+    assert set(artifact.manifest.files) == {MODEL, GRID, HISTORY, BACKTEST, ORIGINS}
+    assert artifact.origins is not None
+    np.testing.assert_array_equal(artifact.origins.actual, parts()["origins"].actual)
     assert artifact.manifest.data.failed_sources == ("alpaca: no network",)
     assert artifact.manifest.created_at == datetime(2026, 11, 21, tzinfo=UTC)
     assert artifact.manifest.interval_width == 0.8
@@ -197,7 +201,7 @@ def test_a_nan_in_the_manifest_is_refused_naming_it_and_nothing_is_replaced(writ
     assert load_artifact(written).manifest.model_version == "v1"
 
 
-@pytest.mark.parametrize("name", [GRID, HISTORY, BACKTEST, MANIFEST])
+@pytest.mark.parametrize("name", [GRID, HISTORY, BACKTEST, ORIGINS, MANIFEST])
 def test_a_missing_file_is_named(written, name):
     (written / name).unlink()
     with pytest.raises(ArtifactError, match=f"{name}: missing"):
@@ -217,6 +221,27 @@ def test_a_truncated_pickle_is_caught(written):
     data = (written / MODEL).read_bytes()
     (written / MODEL).write_bytes(data[: len(data) // 2])
     with pytest.raises(ArtifactError, match=r"model\.pkl: sha256 .* does not match"):
+        load_artifact(written)
+
+
+def test_an_artifact_from_before_the_backtest_s_rows_loads_without_them(tmp_path):
+    """A backtest.json with the 100 past forecasts it used to keep (`paths`), no origins.npz."""
+    written = write_artifact(tmp_path, **{**parts(), "origins": None})
+    report = json.loads((written / BACKTEST).read_text())
+    report["paths"] = [{"origin": "2023-11-14T22:00:00Z", "ds": [START], "yhat": [1.0]}]
+    (written / BACKTEST).write_text(json.dumps(report))
+    resealed(written, BACKTEST)
+    artifact = load_artifact(written)
+    assert artifact.origins is None
+    assert artifact.backtest == parts()["backtest"]
+
+
+def test_rows_of_other_lengths_are_refused(written):
+    with np.load(written / ORIGINS) as stored:
+        columns = {name: stored[name] for name in stored.files}
+    np.savez_compressed(written / ORIGINS, **{**columns, "hours": columns["hours"][1:]})
+    resealed(written, ORIGINS)  # past the digest: the check is of the data itself
+    with pytest.raises(ArtifactError, match=r"origins\.npz: its columns are \{22, 23\} long"):
         load_artifact(written)
 
 
@@ -457,7 +482,7 @@ def test_an_array_of_a_type_the_writer_never_writes_is_refused(
         open_artifact(written)
 
 
-@pytest.mark.parametrize("name", [GRID, HISTORY, MANIFEST, BACKTEST, MODEL])
+@pytest.mark.parametrize("name", [GRID, HISTORY, MANIFEST, BACKTEST, ORIGINS, MODEL])
 def test_a_file_that_is_a_symbolic_link_is_never_followed(written, tmp_path, name):
     """Even to a copy of the very file: an artifact's files are the regular files written."""
     outside = tmp_path / f"outside-{name}"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import functools
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode
 
 from flask import Response, request, url_for
 
-from cryptopredict.api.http import NO_STORE, json_response, public_cache, read
+from cryptopredict.api.http import NO_STORE, json_response, next_page, public_cache, read
 from cryptopredict.api.openapi import Blueprint, document
 from cryptopredict.api.serving.forecast import closing
 from cryptopredict.api.types.market import (
@@ -23,8 +22,6 @@ from cryptopredict.api.types.market import (
 from cryptopredict.utc import iso_utc
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
-
     from cryptopredict.api.serving.catalog import Catalog
     from cryptopredict.api.serving.catalog import CatalogEntry as Served
     from cryptopredict.artifact.run import TrainingRun
@@ -74,7 +71,7 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
             total=len(found),
             offset=offset,
             limit=limit,
-            next=_next(request.environ, offset, limit, len(found)),
+            next=next_page(offset, limit, len(found)),
             assets=[describe(served) for served in page],
             training=running,
         )
@@ -84,14 +81,6 @@ def blueprint(catalog: Catalog, *, cache_seconds: int) -> Blueprint:
         return json_response(answer, cache=cache if running is None else NO_STORE)
 
     return bp
-
-
-def _next(environ: WSGIEnvironment, offset: int, limit: int | None, total: int) -> str | None:
-    if limit is None or offset + limit >= total:
-        return None
-    pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    kept = [(key, value) for key, value in pairs if key != "offset"]
-    return f"{url_for('assets.assets')}?{urlencode([*kept, ('offset', str(offset + limit))])}"
 
 
 def described(served: Served) -> ServedAsset:

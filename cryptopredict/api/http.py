@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qsl, unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
 import msgspec
 from flask import Flask, Response, g, request
@@ -207,6 +207,15 @@ def _parse(kind: type, text: Any) -> Any:
     except ValueError as error:
         raise ValueError(f"={text!r} is not a valid date: {error}") from None
     return Instant((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+
+
+def next_page(offset: int, limit: int | None, total: int) -> str | None:  # this one's query
+    if limit is None or offset + limit >= total:
+        return None
+    pairs = parse_qsl(request.query_string.decode(), keep_blank_values=True)
+    kept = [(key, value) for key, value in pairs if key != "offset"]
+    query = urlencode([*kept, ("offset", str(offset + limit))])
+    return f"{request.script_root}{request.path}?{query}"
 
 
 def public_cache(seconds: int) -> str:

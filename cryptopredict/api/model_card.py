@@ -1,5 +1,5 @@
-"""`/model/{asset}` and its backtest (`/model` and `/model/backtest`: the default asset's), and
-`/healthz`."""
+"""`/model/{asset}`, its backtest and the backtest's every row (`/model` and `/model/backtest`:
+the default asset's), and `/healthz`."""
 
 from __future__ import annotations
 
@@ -8,19 +8,29 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import msgspec
+import numpy as np
 from flask import Response, request
 
-from cryptopredict.api.http import ENCODER, json_response, public_cache, raw_json_response
+from cryptopredict.api.http import (
+    ENCODER,
+    json_response,
+    next_page,
+    public_cache,
+    raw_json_response,
+    read,
+)
 from cryptopredict.api.latest import feed_health
 from cryptopredict.api.metrics import LARGE
 from cryptopredict.api.openapi import ASSET, ASSET_ERRORS, Blueprint, document
-from cryptopredict.api.serving.forecast import closing
 from cryptopredict.api.serving.verdict import verdict
 from cryptopredict.api.types.model import (
+    ORIGIN_COLUMNS,
     AnchorNow,
     AssetHealth,
+    BacktestOrigins,
     Health,
     ModelCard,
+    OriginsQuery,
     Unavailable,
 )
 from cryptopredict.api.types.track_record import TrackRecordSummary
@@ -29,7 +39,8 @@ from cryptopredict.artifact.schema import BacktestReport
 from cryptopredict.assets import BITCOIN
 from cryptopredict.freshness import in_words
 from cryptopredict.minutes.bars import FeedStatus
-from cryptopredict.utc import iso_utc
+from cryptopredict.postprocess import round_prices
+from cryptopredict.utc import iso_dates, iso_utc
 
 if TYPE_CHECKING:
     from cryptopredict.api.serving.catalog import Catalog, CatalogEntry
@@ -62,18 +73,29 @@ def blueprint(
         card = msgspec.structs.asdict(manifest) | {"track_record": track_record(served)}
         return json_response(ModelCard(verdict=said, **card), cache=max_age)
 
-    @document("The summary and every backtest path.", BacktestReport, errors=ASSET_ERRORS)
+    @document("The summary, the band's choice and more.", BacktestReport, errors=ASSET_ERRORS)
     def asset_backtest(asset: str) -> Response:
-        """Past forecasts of an asset's model against actual prices
+        """The backtest of an asset's model: its every row at `/model/{asset}/backtest/origins`
 
-        Each path is a forecast made from a past origin (`origin`, its last bar), with the
-        prices that followed: at each instant of `ds` (epoch seconds, a bar's close) the
-        forecast and the price then (`actual`, that bar's close). `/model/backtest` is the
-        default asset's.
+        `/model/backtest` is the default asset's.
         """
-        served = catalog[asset]
-        backtest = ENCODER.encode(_at_instants(served.artifact.backtest, served.step))
-        return raw_json_response(backtest, cache=max_age)
+        return raw_json_response(ENCODER.encode(catalog[asset].artifact.backtest), cache=max_age)
+
+    errors = {400: "`offset` or `limit` is refused.", **ASSET_ERRORS}
+
+    @document("A page of the backtest's rows.", BacktestOrigins, query=OriginsQuery, errors=errors)
+    def asset_origins(asset: str) -> Response:
+        """Every origin of an asset's backtest, a page at a time
+
+        A row per origin and horizon the release's backtest scored, by origin then horizon:
+        `cutoff`, the origin (the close of the last bar seen); `ds`, the target time, `horizon`
+        later; `y`, the close then; `yhat`, the served point; `lo-N` and `hi-N`, the N% band's
+        edges. No rows for a model trained without a backtest."""
+        served, asked = catalog[asset], read(OriginsQuery, request.environ)
+        total, page = _page(served, asked.offset, asked.limit)
+        later = next_page(asked.offset, asked.limit, total)
+        said = BacktestOrigins(total=total, next=later, columns=list(ORIGIN_COLUMNS), rows=page)
+        return json_response(said, cache=max_age)
 
     # The default asset's at `/model`, in endpoints of their own: werkzeug redirects neither way.
     fixed = {ASSET: catalog.default or BITCOIN}  # none served yet: BTC/USD's, still training
@@ -81,16 +103,23 @@ def blueprint(
     bp.add_url_rule("/model/backtest", "model_backtest", asset_backtest, defaults=fixed)
     bp.add_url_rule("/model/<asset>", view_func=asset_model)
     bp.add_url_rule("/model/<asset>/backtest", view_func=asset_backtest)
+    bp.add_url_rule("/model/<asset>/backtest/origins", view_func=asset_origins)
     return bp
 
 
-def _at_instants(report: BacktestReport, step: int) -> BacktestReport:
-    """The past forecasts at the instants they forecast (training labels them by open time)."""
-    paths = tuple(
-        msgspec.structs.replace(path, ds=tuple(closing(ds, step) for ds in path.ds))
-        for path in report.paths
-    )
-    return msgspec.structs.replace(report, paths=paths)
+def _page(served: CatalogEntry, offset: int, limit: int) -> tuple[int, list[list[str | float]]]:
+    """How many rows there are, and those from `offset` as `ORIGIN_COLUMNS`, prices rounded."""
+    rows = served.artifact.origins
+    if rows is None:
+        return 0, []
+    at = np.arange(offset, min(offset + limit, len(rows.origin)))
+    cutoff, hours = rows.origin[at] + served.step, rows.hours[at].astype(int)
+    yhat, edges = rows.yhat[at], np.exp(rows.band[at], dtype=float)  # log offsets to prices
+    prices = np.column_stack([rows.actual[at], yhat, yhat[:, None] * edges])
+    rounded = np.reshape(np.array(round_prices(prices.ravel())), prices.shape).T.tolist()
+    horizon = [f"{h // 24}d" if h >= 24 else f"{h}h" for h in hours.tolist()]
+    dates = iso_dates(cutoff), iso_dates(cutoff + hours * 3600)
+    return len(rows.origin), list(map(list, zip(*dates, horizon, *rounded, strict=True)))
 
 
 def health_blueprint(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import mmap
+import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
@@ -339,3 +340,33 @@ def _ordered(file: Path, ds: np.ndarray, low: Any, high: Any, problem: str) -> N
 def require(condition: bool, file: Path, problem: str) -> None:
     if not condition:
         raise ArtifactError(f"{file}: {problem}")
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestRows:
+    """`origins.npz`, a compressed `.npz` of these columns: a row per origin and horizon, by
+    origin then horizon; `origin`, the open of the last bar seen (epoch seconds); `hours` from
+    its close to the target; the close there (`actual`); the served point (`yhat`); `band`
+    (rows, 6), the edges as `grid.npy`'s, log(edge / yhat) in float32."""
+
+    origin: np.ndarray
+    hours: np.ndarray
+    actual: np.ndarray
+    yhat: np.ndarray
+    band: np.ndarray
+
+    def encode(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, allow_pickle=False, **vars(self))
+        return buffer.getvalue()
+
+
+def decode_rows(file: Path, data: bytes) -> BacktestRows:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            rows = BacktestRows(**{name: stored[name] for name in stored.files})
+    except (ValueError, OSError, TypeError, zipfile.BadZipFile) as error:
+        raise ArtifactError(f"{file}: not an .npz this code writes ({error})") from None
+    lengths = {len(column) for column in vars(rows).values()}
+    require(len(lengths) == 1, file, f"its columns are {lengths} long, not one length")
+    return rows

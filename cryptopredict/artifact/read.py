@@ -1,6 +1,6 @@
 """Reading an artifact, `<out>/<asset>/` (`manifest.json`, `grid.npy`, `history.npy`,
-`backtest.json`, and `model.pkl`, which serving never reads: docs/model.md), verified against its
-manifest; every fault an ArtifactError naming the file. numpy and msgspec alone: no Prophet."""
+`backtest.json`, `origins.npz`, and `model.pkl`, which serving never reads: docs/model.md),
+verified against its manifest; every fault an ArtifactError naming the file; no Prophet."""
 
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ from cryptopredict.artifact.arrays import (
     DAY,
     HISTORY_ARRAYS,
     ArtifactError,
+    BacktestRows,
     Grid,
     StoredGrid,
     check_grid,
+    decode_rows,
     open_table,
     require,
     stored_grid,
@@ -41,6 +43,7 @@ from cryptopredict.artifact.schema import (
     LEVELS,
     MANIFEST,
     MODEL,
+    ORIGINS,
     REQUIRED_KEYS,
     SCHEMA_VERSION,
     BacktestReport,
@@ -49,6 +52,8 @@ from cryptopredict.artifact.schema import (
 )
 
 T = TypeVar("T")
+# The most a manifest or a backtest report may be (training writes a few hundred kB).
+JSON_MAX = 64 * 2**20
 
 
 def cached(compute: Callable[[Any], T]) -> T:
@@ -83,7 +88,7 @@ class Artifact:
         for mapping in self.mappings:
             if hasattr(mmap, "MADV_DONTNEED"):
                 mapping.madvise(mmap.MADV_DONTNEED)
-        for parsed in ("backtest", "grid"):
+        for parsed in ("backtest", "grid", "origins"):
             self.__dict__.pop(parsed, None)
 
     @property
@@ -98,9 +103,19 @@ class Artifact:
     @cached
     def backtest(self) -> BacktestReport:
         file = self.path / BACKTEST
-        data = read_bytes(file, JSON_MAX)
-        _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest.files.get(BACKTEST))
-        return _typed(file, _json_object(file, data), BacktestReport)
+        return _typed(file, _json_object(file, self.verified(BACKTEST)), BacktestReport)
+
+    @cached
+    def origins(self) -> BacktestRows | None:
+        """The backtest's every row (None: the artifact has none)."""
+        listed = ORIGINS in self.manifest.files
+        return decode_rows(self.path / ORIGINS, self.verified(ORIGINS)) if listed else None
+
+    def verified(self, name: str, largest: int | None = JSON_MAX) -> bytes:
+        data = read_bytes(self.path / name, largest)
+        digest = hashlib.sha256(data).hexdigest()
+        _check_digest(self.path / name, digest, self.manifest.files.get(name))
+        return data
 
     @property
     def entry(self) -> IndexEntry:
@@ -115,8 +130,7 @@ class Artifact:
             "is not here: the image holds only what serving reads (the build stage keeps the "
             "pickled models); train the pair to have it",
         )
-        data = read_bytes(file)
-        _check_digest(file, hashlib.sha256(data).hexdigest(), self.manifest.files.get(MODEL))
+        data = self.verified(MODEL, None)
         trained = self.manifest.versions.get("prophet")
         try:
             installed: str | None = importlib.metadata.version("prophet")
@@ -194,8 +208,6 @@ def open_artifact(path: Path, *, every_value: bool = False) -> Artifact:
     return Artifact(path, manifest, grid, history, digest, tuple(mappings))
 
 
-# The most a manifest or a backtest report may be (training writes a few hundred kB).
-JSON_MAX = 64 * 2**20
 # What a checkout trains with (not `python train.py`: a system Python lacks the dependencies).
 TRAIN_FIRST = "train first: `make run` trains and serves, `make train` trains"
 # The most a `.npy` header takes (numpy writes a few hundred bytes; version 2 allows 4 GiB).
@@ -233,11 +245,9 @@ def _check_size(file: Path, opened: io.BufferedReader, largest: int) -> None:
 def load_artifact(path: Path) -> Artifact:
     """`open_artifact` of every value, and the backtest and the model's bytes checked."""
     artifact = open_artifact(path, every_value=True)
-    _ = artifact.backtest
-    model = artifact.path / MODEL
-    if model.exists():  # the image holds none: serving never reads it
-        digest = hashlib.sha256(read_bytes(model)).hexdigest()
-        _check_digest(model, digest, artifact.manifest.files.get(MODEL))
+    _ = artifact.backtest, artifact.origins
+    if (artifact.path / MODEL).exists():  # the image holds none: serving never reads it
+        artifact.verified(MODEL, None)
     return artifact
 
 

@@ -16,6 +16,7 @@ MODEL = "model.pkl"
 GRID = "grid.npy"
 HISTORY = "history.npy"
 BACKTEST = "backtest.json"
+ORIGINS = "origins.npz"  # the backtest's every row (`arrays.BacktestRows`), if it had one
 
 LEVELS = (50, 80, 95)  # the central bands the grid holds, in percent
 DEFAULT_LEVEL = 80  # the band answers give unless asked for another
@@ -286,25 +287,13 @@ class NaiveForecast(Record, frozen=True):
     upper: dict[str, tuple[float, ...]]
 
 
-class PastPath(Record, frozen=True):
-    """A served forecast from a past origin against the prices that followed (80% band)."""
-
-    origin: str
-    ds: tuple[int, ...]
-    yhat: tuple[float, ...]
-    yhat_lower: tuple[float, ...]
-    yhat_upper: tuple[float, ...]
-    actual: tuple[float | None, ...]
-
-
 class BacktestReport(Record, omit_defaults=False, frozen=True):
-    """`backtest.json`: the summary, the choices it rests on, the hindcast's coverage and the
-    past forecasts; all but the hindcast are null for a model trained without a backtest."""
+    """`backtest.json`: the summary, the choices it rests on and the hindcast's coverage; all but
+    the hindcast are null for a model trained without a backtest (its every row: `ORIGINS`)."""
 
     summary: EvaluationScores | None
     band: BandSearch | None
     hindcast: HindcastCheck | None
-    paths: tuple[PastPath, ...] = ()
 
 
 class ModelConfig(Record, omit_defaults=False, frozen=True):

@@ -18,6 +18,7 @@ import numpy as np
 from cryptopredict.artifact.arrays import (
     FULL_DAYS,
     ArtifactError,
+    BacktestRows,
     BarHistory,
     Grid,
     check_history,
@@ -33,6 +34,7 @@ from cryptopredict.artifact.schema import (
     HISTORY,
     MANIFEST,
     MODEL,
+    ORIGINS,
     SCHEMA_VERSION,
     BacktestReport,
     Manifest,
@@ -47,11 +49,12 @@ def encode_artifact(
     history: BarHistory,
     backtest: BacktestReport,
     manifest: Manifest,
+    origins: BacktestRows | None = None,
     candles: Mapping[str, tuple[BarHistory, np.ndarray]] | None = None,
     full_days: float = FULL_DAYS,
 ) -> dict[str, bytes]:
     """An artifact's files by name (the bars whole for their last `full_days` beside `candles`;
-    none: every bar whole); ArtifactError when one breaks the contract."""
+    none: every bar whole), `origins` if given; ArtifactError when one breaks the contract."""
     where = Path(manifest.asset)
     check_history(where / HISTORY, history)  # before the grid is read against it
     files = {
@@ -59,6 +62,7 @@ def encode_artifact(
         GRID: encode_grid(where / GRID, grid, int(history.ds[-1]), full_days=full_days),
         HISTORY: encode_history(history, manifest.step, candles or {}, full_days=full_days),
         BACKTEST: _finite_json(BACKTEST, backtest.to_builtins()),
+        **({ORIGINS: origins.encode()} if origins is not None else {}),
     }
     digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
     full = msgspec.structs.replace(manifest, schema_version=SCHEMA_VERSION, files=digests)
@@ -68,7 +72,7 @@ def encode_artifact(
 def install_artifact(out_dir: Path, asset: str, files: Mapping[str, bytes]) -> Path:
     """Write `files` as `<out_dir>/<asset>`: staged beside it, read back, then swapped into place
     (a failure leaves the previous artifact untouched), and indexed."""
-    unknown = set(files) - {MANIFEST, MODEL, GRID, HISTORY, BACKTEST}
+    unknown = set(files) - {MANIFEST, MODEL, GRID, HISTORY, BACKTEST, ORIGINS}
     if unknown or "/" in asset or asset.startswith("."):
         raise ArtifactError(f"not an artifact of {asset!r}: {sorted(files)}")
     out_dir = Path(out_dir)

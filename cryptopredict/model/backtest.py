@@ -15,21 +15,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cryptopredict.artifact.arrays import BacktestRows
 from cryptopredict.artifact.schema import (
+    LEVELS,
     BandSearch,
     BandSpec,
     EvaluationScores,
     ModelConfig,
-    PastPath,
 )
 from cryptopredict.model.band_spec import candidates
 from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.choices import choose_band, fixed_band
 from cryptopredict.model.forecasters import refit_at
 from cryptopredict.model.market import Market
-from cryptopredict.model.plan import HOUR, Plan, epoch_seconds, seconds_of
+from cryptopredict.model.plan import HORIZON_HOURS, HOUR, SERVED, Plan, epoch_seconds, seconds_of
 from cryptopredict.model.refits import Refits
-from cryptopredict.model.scoring import DenseOrigins, past_forecasts, summarize
+from cryptopredict.model.scoring import DenseOrigins, summarize
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,6 @@ log = logging.getLogger(__name__)
 # built, for the panel's band and for one chosen among candidates (measured on two cores:
 # BTC/USD's hourly, 1.8 and 4.7 of 5.3 s; ETH/USD's daily, 1.75 and 1.75 of 2.1 s).
 DONE = {"fixed": (0.35, 0.89), "chosen": (0.83, 0.83)}
-
-PATH_STEP = pd.Timedelta(hours=24)  # the past forecasts' points, for charts
 
 
 @dataclass
@@ -49,9 +48,14 @@ class BacktestResult:
     summary: EvaluationScores
     scores: pd.DataFrame = field(repr=False)  # one row per model, band origin and horizon
 
-    def paths(self) -> list[PastPath]:
-        times = evaluated_origins(self.dense.plan, self.dense.market)
-        return past_forecasts(self.dense, self.served_band, times, PATH_STEP)
+    def rows(self) -> BacktestRows:
+        """The served forecast's rows of `scores`, by origin then horizon."""
+        served = self.scores[self.scores["model"] == SERVED].sort_values("origin", kind="stable")
+        hours = served["horizon"].map(HORIZON_HOURS).to_numpy()  # shortest first, as scored
+        origin, actual, yhat = served[["origin", "actual", "yhat"]].to_numpy().T
+        edges = served[[f"{side}_{level}" for level in LEVELS for side in ("lower", "upper")]]
+        band = np.log(edges.to_numpy() / yhat[:, None]).astype(np.float32)
+        return BacktestRows(origin.astype(np.int64), hours, actual, yhat, band)
 
 
 def evaluated_origins(plan: Plan, market: Market) -> np.ndarray:

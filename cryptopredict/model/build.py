@@ -152,7 +152,6 @@ def build(
         summary=summary,
         band=backtest.band if backtest else None,
         hindcast=hindcast_coverage(grid, bar_history),
-        paths=tuple(backtest.paths()) if backtest else (),
     )
     files = encode_artifact(
         model=forecaster.model,
@@ -160,6 +159,7 @@ def build(
         history=bar_history,
         backtest=report,
         manifest=manifest,
+        origins=backtest.rows() if backtest else None,
         candles=kept_candles(bar_history, Interval.parse(manifest.interval)),
     )
     return files, manifest

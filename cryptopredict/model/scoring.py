@@ -22,7 +22,6 @@ from cryptopredict.artifact.schema import (
     ModelConfig,
     NaiveComparison,
     NaiveForecast,
-    PastPath,
     ScoresAtHorizon,
     SpanBoundary,
     WidthFifthCoverage,
@@ -31,8 +30,7 @@ from cryptopredict.model.band_spec import NAIVE_BAND
 from cryptopredict.model.bands import Band, bounds
 from cryptopredict.model.market import TAUS, Market
 from cryptopredict.model.plan import HORIZON_HOURS, HORIZONS, HOUR, SERVED, Plan, seconds_of
-from cryptopredict.model.refits import Refits, actual_at, drift_centre, outcome
-from cryptopredict.postprocess import round_prices
+from cryptopredict.model.refits import Refits, drift_centre, outcome
 from cryptopredict.standard_error import (
     inside,
     interval_score,
@@ -42,7 +40,6 @@ from cryptopredict.standard_error import (
     relative,
     tails,
 )
-from cryptopredict.utc import iso_utc
 
 NAIVE = "naive"
 WIDTH_BINS = 5  # coverage is reported within each fifth of band width
@@ -295,38 +292,3 @@ def naive_forecast(market: Market, anchor: np.ndarray, plan: Plan) -> NaiveForec
         lower={str(level): bound[tails(level)[0]] for level in LEVELS},
         upper={str(level): bound[tails(level)[1]] for level in LEVELS},
     )
-
-
-def past_forecasts(
-    dense: DenseOrigins, band: Band, times: np.ndarray, every: pd.Timedelta
-) -> list[PastPath]:
-    """Past served forecasts (80% band) from `times` against the prices, a point per `every`."""
-    if not len(times):
-        return []
-    market = dense.market
-    pos = market.position(times)
-    leads = np.arange(
-        0, dense.plan.horizon / pd.Timedelta(hours=1) + 1, every / pd.Timedelta(hours=1)
-    )
-    centre = dense.refits.centre(dense.config, dense.anchor[pos], times, leads)
-    offsets = band.offsets(pos, leads)
-    seconds = times[:, None] + (leads * HOUR).astype(np.int64)[None, :]
-    actual = actual_at(market, seconds)
-    lower, upper = bounds(centre, offsets, DEFAULT_LEVEL)
-    return [
-        PastPath(
-            origin=iso_utc(int(times[i])),
-            ds=tuple(seconds[i].tolist()),
-            **_rounded(centre[i], lower[i], upper[i], actual[i]),
-        )
-        for i in range(len(times))
-    ]
-
-
-def _rounded(
-    yhat: np.ndarray, lower: np.ndarray, upper: np.ndarray, actual: np.ndarray
-) -> dict[str, tuple]:
-    every = round_prices(np.concatenate([yhat, lower, upper, actual]))
-    n = len(yhat)
-    names = ("yhat", "yhat_lower", "yhat_upper", "actual")
-    return {name: tuple(every[k * n : (k + 1) * n]) for k, name in enumerate(names)}

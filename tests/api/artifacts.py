@@ -139,8 +139,8 @@ def _eth_daily_bars() -> pd.DataFrame:
 
 
 def rewrite(artifact: Artifact, out: Path, **changes: Any) -> Path:
-    """`artifact` written again under `out`, with `changes`: `grid`, `history` or `backtest` in
-    place of its own, `manifest` keys (as JSON) over its own."""
+    """`artifact` written again under `out`, with `changes`: `grid`, `history`, `backtest` or
+    `origins` in place of its own, `manifest` keys (as JSON) over its own."""
     written = json.loads((artifact.path / MANIFEST).read_bytes())
     manifest = msgspec.convert({**written, **changes.get("manifest", {})}, Manifest)
     write_artifact(
@@ -150,6 +150,7 @@ def rewrite(artifact: Artifact, out: Path, **changes: Any) -> Path:
         history=changes.get("history") or every_bar(artifact),
         backtest=changes.get("backtest", artifact.backtest),
         manifest=manifest,
+        origins=changes.get("origins", artifact.origins),
     )
     return out
 

@@ -80,14 +80,13 @@ def artifacts(artifact_dir) -> dict[str, Artifact]:
 
 @pytest.fixture(scope="session")
 def no_backtest_dir(artifacts, tmp_path_factory) -> Path:
-    """The BTC/USD artifact as `train.py --no-backtest` writes it: no summary and no paths."""
+    """The BTC/USD artifact as `train.py --no-backtest` writes it: no summary and no rows."""
     out = tmp_path_factory.mktemp("no-backtest")
     return rewrite(
         artifacts["btc-usd"],
         out,
-        backtest=msgspec.structs.replace(
-            artifacts["btc-usd"].backtest, summary=None, band=None, paths=()
-        ),
+        backtest=msgspec.structs.replace(artifacts["btc-usd"].backtest, summary=None, band=None),
+        origins=None,
         manifest={"metrics": None, "backtest_boundary": None},
     )
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from cryptopredict.artifact.arrays import BarHistory, Grid
+from cryptopredict.artifact.arrays import BacktestRows, BarHistory, Grid
 from cryptopredict.artifact.schema import (
     LEVELS,
     BacktestReport,
@@ -35,7 +35,6 @@ from cryptopredict.artifact.schema import (
     MixSearch,
     ModelConfig,
     NaiveComparison,
-    PastPath,
     PoolCandidate,
     PoolSearch,
     PostprocessRules,
@@ -100,6 +99,7 @@ def write_synthetic(
         history=history,
         backtest=report,
         manifest=manifest,
+        origins=_origins(pair, history) if backtest else None,
     )
     return out / pair.slug
 
@@ -223,7 +223,6 @@ def _band_setting(name: str) -> dict:
 
 
 def _backtest(pair: Pair, history: BarHistory) -> BacktestReport:
-    last = int(history.ds[-1])
     n = 27
     # better, tie and worse than naive, and one horizon scored without a band comparison
     summary = EvaluationScores(
@@ -237,15 +236,6 @@ def _backtest(pair: Pair, history: BarHistory) -> BacktestReport:
         d1=_horizon(n, 0.001),
         d7=_horizon(n, 0.03),
         d30=ScoresAtHorizon(prophet=ForecastScores(n=n, mape=0.05, mae=3000.0, rmse=3500.0)),
-    )
-    ds = tuple(range(last - 10 * pair.interval, last + 1, pair.interval))
-    path = PastPath(
-        origin=_iso(ds[0]),
-        ds=ds,
-        yhat=tuple(pair.price for _ in ds),
-        yhat_lower=tuple(pair.price * 0.98 for _ in ds),
-        yhat_upper=tuple(pair.price * 1.02 for _ in ds),
-        actual=(*(pair.price for _ in ds[:-1]), None),
     )
     candidate = ScoredBandSpec(**_band_setting("the served band"), score=0.9, score_1d=0.07)
     return BacktestReport(
@@ -266,8 +256,17 @@ def _backtest(pair: Pair, history: BarHistory) -> BacktestReport:
             ),
         ),
         hindcast=HindcastCheck(days=30, bars=720, coverage_by_level={"80": 0.79}),
-        paths=(path,),
     )
+
+
+def _origins(pair: Pair, history: BarHistory) -> BacktestRows:
+    """The last close, 1 d ahead, with bands 1%, 2% and 3% wide each way, from each bar of the
+    last 30 days that has one."""
+    ahead = DAY // pair.interval
+    at = np.arange(max(len(history) - 30 * ahead, 0), len(history) - ahead)
+    band = np.tile(np.log([0.99, 1.01, 0.98, 1.02, 0.97, 1.03]), (len(at), 1)).astype(np.float32)
+    close = history.close
+    return BacktestRows(history.ds[at], np.full(len(at), 24), close[at + ahead], close[at], band)
 
 
 def _no_backtest() -> BacktestReport:

@@ -164,6 +164,12 @@ VALID: dict[str, list[tuple[str, int]]] = {
         ("/model/{other}/backtest", 200),
         ("/model/no-such-asset/backtest", 404),
     ],
+    "/model/{asset}/backtest/origins": [
+        ("/model/{asset}/backtest/origins?limit=5&offset=3", 200),
+        ("/model/{other}/backtest/origins", 200),
+        ("/model/{asset}/backtest/origins?limit=0", 400),
+        ("/model/no-such-asset/backtest/origins", 404),
+    ],
     "/model/{asset}/track-record": [
         ("/model/{asset}/track-record", 200),  # baked, some leads scored
         ("/model/{other}/track-record", 200),  # none baked: `detail` says so
@@ -189,6 +195,7 @@ BROKEN: dict[str, list[tuple[str, int]]] = {
     "/model/backtest": [("/model/backtest", 503)],
     "/model/{asset}": [("/model/btc-usd", 503)],
     "/model/{asset}/backtest": [("/model/btc-usd/backtest", 503)],
+    "/model/{asset}/backtest/origins": [("/model/btc-usd/backtest/origins", 503)],
     "/model/{asset}/track-record": [
         ("/model/btc-usd/track-record", 503),
         ("/model/eth-usd/track-record", 503),

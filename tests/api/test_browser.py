@@ -285,8 +285,8 @@ def test_the_dashboard_switches_assets_and_draws_candles(browser, live_server):
     page.wait_for_selector("#backtest-chart[data-asset='eth-usd']", timeout=20_000)
     assert page.locator("#backtest-symbol").inner_text() == "ETH/USD"
     assert "the ETH/USD model" in page.locator("#verdict").text_content()
-    eth_paths = page.eval_on_selector("#backtest-chart", "element => element.data[0].x")
-    assert all(date.endswith("T00:00:00.000Z") for date in eth_paths)  # ETH's days' closes
+    eth_closes = page.eval_on_selector("#backtest-chart", "element => element.data[0].x")
+    assert all(date.endswith("T00:00:00Z") for date in eth_closes)  # ETH's days' closes
     assert page.locator("#model-version").inner_text() == "test-eth-1"
     assert page.locator("#symbol").inner_text() == "ETH/USD"
     eth_dates = chart_dates(page, "#forecast-chart")

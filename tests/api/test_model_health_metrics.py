@@ -1,11 +1,14 @@
-"""`/model`, `/model/backtest`, `/healthz` and `/metrics`."""
+"""`/model`, `/model/backtest` and its rows, `/healthz` and `/metrics`."""
 
 from __future__ import annotations
 
 import json
 import re
 
+import numpy as np
+
 from cryptopredict.api.app import create_app
+from cryptopredict.api.types.model import ORIGIN_COLUMNS as COLUMNS
 from cryptopredict.artifact.schema import BACKTEST, MANIFEST, REQUIRED_KEYS
 from cryptopredict.utc import iso_utc
 from tests.artifact_files import load_artifacts
@@ -62,17 +65,23 @@ def test_the_model_card_says_what_the_point_forecast_is_and_what_each_verdict_re
     )
 
 
-def test_the_backtest_paths_are_served_whole_at_their_instants(client, artifacts, conforms):
-    """As training wrote them, but for each point's time: the instant forecast, the close of
-    the bar training labels by its open time."""
-    response = client.get("/model/backtest")
-    assert response.status_code == 200
-    conforms("/model/backtest", response)
-    written = json.loads(artifacts["btc-usd"].path.joinpath(BACKTEST).read_text())
-    for path in written["paths"]:
-        path["ds"] = [ds + 3600 for ds in path["ds"]]
-    assert response.get_json() == written
-    assert written["paths"]
+def test_the_backtest_rows_are_served_whole_a_page_at_a_time(client, artifacts, conforms):
+    """Every row training wrote, following `next`, each at the instants it forecast from and
+    for (training labels a bar by its open time, an answer by its close), prices in cents."""
+    rows, url = [], "/model/eth-usd/backtest/origins?limit=100"
+    while url is not None:
+        response = client.get(url)
+        conforms("/model/{asset}/backtest/origins", response)
+        page = response.get_json()
+        rows, url = rows + page["rows"], page["next"]
+    written = artifacts["eth-usd"].origins
+    assert page["total"] == len(rows) == len(written.origin) > 100
+    cutoff = written.origin + 86_400  # daily bars
+    assert [row[0] for row in rows] == [iso_utc(epoch) for epoch in cutoff]
+    assert [row[1] for row in rows] == [iso_utc(at) for at in cutoff + written.hours * 3600]
+    edges = written.yhat[:, None] * np.exp(written.band.astype(np.float64))
+    prices = np.column_stack([written.actual, written.yhat, edges])
+    np.testing.assert_allclose([row[3:] for row in rows], prices, rtol=0, atol=0.005)
 
 
 def test_health_names_every_model_the_default_first_and_is_never_cached(
@@ -116,11 +125,7 @@ def test_each_asset_has_its_own_model_card_and_backtest(client, artifacts, confo
         assert card.get_json()["metrics"] == json.loads(json.dumps(summary.to_builtins()))
         backtest = client.get(f"/model/{slug}/backtest")
         conforms("/model/{asset}/backtest", backtest)
-        written = json.loads(artifact.path.joinpath(BACKTEST).read_text())
-        step = 86_400 if artifact.manifest.interval == "1d" else 3600
-        for path in written["paths"]:
-            path["ds"] = [ds + step for ds in path["ds"]]  # each point at the instant forecast
-        assert backtest.get_json() == written
+        assert backtest.get_json() == json.loads(artifact.path.joinpath(BACKTEST).read_text())
     assert client.get("/model/eth-usd").get_json() != client.get("/model").get_json()
     assert client.get("/model/btc-usd").get_data() == client.get("/model").get_data()
     default = client.get("/model/btc-usd/backtest").get_data()
@@ -180,7 +185,7 @@ def test_each_app_counts_alone(app, artifacts, settings):
 
 
 def test_an_artifact_trained_without_a_backtest_is_served(no_backtest_dir, settings, conforms):
-    """`train.py --no-backtest` writes no summary and no paths; every page still answers."""
+    """`train.py --no-backtest` writes no summary and no rows; every page still answers."""
     client = create_app(load_artifacts(no_backtest_dir), settings).test_client()
     assert client.get("/").status_code == 200
     for path in ("/model", "/model/backtest"):
@@ -188,3 +193,6 @@ def test_an_artifact_trained_without_a_backtest_is_served(no_backtest_dir, setti
         assert response.status_code == 200
         conforms(path, response)
     assert client.get("/model").get_json()["metrics"] is None
+    origins = client.get("/model/btc-usd/backtest/origins")
+    conforms("/model/{asset}/backtest/origins", origins)
+    assert origins.get_json() == {"total": 0, "next": None, "columns": list(COLUMNS), "rows": []}

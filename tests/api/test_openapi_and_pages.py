@@ -25,6 +25,7 @@ OPERATIONS = [
     "/model/backtest",
     "/model/{asset}",
     "/model/{asset}/backtest",
+    "/model/{asset}/backtest/origins",
     "/model/{asset}/track-record",
     "/healthz",
     "/metrics",
@@ -38,7 +39,12 @@ ASSET_ROUTES = [
     "/candles/{asset}",
     "/candles/{asset}.csv",
 ]
-MODEL_ROUTES = ["/model/{asset}", "/model/{asset}/backtest", "/model/{asset}/track-record"]
+MODEL_ROUTES = [
+    "/model/{asset}",
+    "/model/{asset}/backtest",
+    "/model/{asset}/backtest/origins",
+    "/model/{asset}/track-record",
+]
 
 
 def test_the_document_is_valid_openapi_3(spec):

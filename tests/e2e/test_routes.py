@@ -41,6 +41,8 @@ INVALID = {
     "interval": ("1y", 400),
     "level": ("eighty", 400),
     "step": ("1.5h", 400),
+    "offset": ("-1", 400),
+    "limit": ("0", 400),
 }
 UNKNOWN_ASSET = "doge-usd"
 # Routes that answer, as documented, 404 no_minute_data for an asset without minute bars.

@@ -54,7 +54,7 @@ def test_the_artifact_holds_everything_serving_needs(trained, recent_history):
     assert manifest.levels == (50, 80, 95)
     assert backtest.band.validation_origins > 100
     assert backtest.summary == manifest.metrics == trained.backtest.summary
-    assert backtest.paths, "the dashboard needs past forecasts"
+    assert artifact.origins is not None, "the backtest route and the dashboard need its rows"
     assert type(artifact.load_model()).__name__ == "Prophet"
 
 
@@ -269,19 +269,14 @@ def test_a_pair_priced_below_one_keeps_six_significant_digits_in_its_backtest(
     assert trained.path.name == "doge-usd"
     settings = ApiSettings(model_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'none.db'}")
     client = create_app(open_artifacts(tmp_path), settings).test_client()
-    answer = client.get("/model/doge-usd/backtest")
+    answer = client.get("/model/doge-usd/backtest/origins?limit=10000")
     assert answer.status_code == 200
-    paths = answer.get_json()["paths"]
-    actual = [value for path in paths for value in path["actual"] if value is not None]
+    page = answer.get_json()
+    assert page["total"] == len(page["rows"]) > 100
+    actual = [row[page["columns"].index("y")] for row in page["rows"]]
     assert all(0.01 < value < 1 for value in actual)
     assert len(set(actual)) > 100  # cents would leave a staircase of a few dozen
-    shown = [
-        value
-        for path in paths
-        for key in ("yhat", "yhat_lower", "yhat_upper", "actual")
-        for value in path[key]
-        if value is not None
-    ]
+    shown = [value for row in page["rows"] for value in row[3:]]  # y, yhat and the band edges
     assert all(value == round(value, 7) for value in shown)  # six significant digits of 0.x
     finer = [value != round(value, 4) for value in shown]  # more than four decimals
     assert np.mean(finer) > 0.9

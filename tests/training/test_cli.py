@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cryptopredict.artifact.read import load_artifact
 from cryptopredict.artifact.record import SUFFIX, read_record
 from cryptopredict.data.snapshot import SnapshotSource
 from cryptopredict.training.cli import _interrupted, main
@@ -169,17 +170,12 @@ def test_a_vwap_model_is_scored_against_the_close(tmp_path, daily_csv):
     assert main([*arguments, "--out", str(tmp_path)]) == 0
     artifact = json.loads((tmp_path / "btc-usd" / "manifest.json").read_text())
     assert artifact["params"]["price"] == "vwap"
-    paths = json.loads((tmp_path / "btc-usd" / "backtest.json").read_text())["paths"]
+    rows = load_artifact(tmp_path / "btc-usd").origins
+    assert rows is not None
+    assert len(rows.origin) > 100
     closes = dict(zip(*_daily_closes(daily_csv), strict=True))
-    scored = [
-        (stamp, actual)
-        for path in paths
-        for stamp, actual in zip(path["ds"], path["actual"], strict=True)
-        if actual is not None
-    ]
-    assert len(scored) > 100
-    for stamp, actual in scored:
-        assert actual == pytest.approx(closes[stamp], abs=0.01)
+    for origin, hours, actual in zip(rows.origin, rows.hours, rows.actual, strict=True):
+        assert actual == pytest.approx(closes[int(origin) + int(hours) * 3600], rel=1e-12)
 
 
 def _daily_closes(daily_csv) -> tuple[list[int], list[float]]:

@@ -232,8 +232,24 @@ function drawCandles(element, candles) {
 const NO_BACKTEST = "This model has no backtest: it was trained with --no-backtest. No past " +
   "forecasts to show, and nothing compares it with the naive forecast.";
 
-function drawBacktest(element, backtest, symbol) {
-  const empty = !backtest.paths || backtest.paths.length === 0;
+const BACKTEST_HORIZON = "1d"; // the backtest's rows the chart draws
+const BACKTEST_ROWS = 10000; // the most the route answers at once
+
+// The backtest's latest rows (all of them, up to BACKTEST_ROWS), as objects by column.
+async function getOrigins(asset) {
+  const url = `${asset.links.backtest}/origins?limit=${BACKTEST_ROWS}`;
+  let page = await getJson(url);
+  if (page.total > BACKTEST_ROWS) {
+    page = await getJson(`${url}&offset=${page.total - BACKTEST_ROWS}`);
+  }
+  return page.rows.map((row) => Object.fromEntries(page.columns.map((name, i) => [name, row[i]])));
+}
+
+// The 80% band made a day before each close, at the latest origins the backtest scored, and the
+// close.
+function drawBacktest(element, origins, symbol) {
+  const rows = origins.filter((row) => row.horizon === BACKTEST_HORIZON);
+  const empty = rows.length === 0;
   const wasEmpty = element.classList.contains("empty");
   element.classList.toggle("empty", empty);
   if (empty) {
@@ -244,27 +260,32 @@ function drawBacktest(element, backtest, symbol) {
   if (wasEmpty) {
     element.textContent = ""; // the message only: a drawn chart's own nodes stay for Plotly.react
   }
-  const traces = [];
-  const actual = new Map();
-  backtest.paths.forEach((path, index) => {
-    const dates = path.ds.map((epoch) => new Date(epoch * 1000).toISOString());
-    traces.push({
-      x: dates, y: path.yhat, mode: "lines", name: "past forecasts",
-      legendgroup: "forecasts", showlegend: index === 0,
-      line: { color: "rgba(37, 99, 235, 0.55)", width: 1 },
-    });
-    dates.forEach((date, i) => {
-      if (path.actual[i] !== null) {
-        actual.set(date, path.actual[i]);
-      }
-    });
-  });
-  const dates = [...actual.keys()].sort();
-  traces.push({
-    x: dates, y: dates.map((date) => actual.get(date)), mode: "lines", name: "actual close",
-    line: { color: "#111827", width: 1.2 },
-  });
-  return Plotly.react(element, traces, priced({}, symbol), CONFIG);
+  const x = rows.map((row) => row.ds);
+  const outside = rows.filter((row) => row.y < row["lo-80"] || row.y > row["hi-80"]);
+  const traces = [
+    {
+      x, y: rows.map((row) => row["lo-80"]), mode: "lines", line: { width: 0 },
+      hoverinfo: "skip", showlegend: false,
+    },
+    {
+      x, y: rows.map((row) => row["hi-80"]), mode: "lines", line: { width: 0 }, fill: "tonexty",
+      fillcolor: "rgba(37, 99, 235, 0.2)", name: "80% band, made a day before",
+    },
+    {
+      x, y: rows.map((row) => row.yhat), mode: "lines", name: "forecast, made a day before",
+      line: { color: "rgba(37, 99, 235, 0.8)", width: 1 },
+    },
+    {
+      x, y: rows.map((row) => row.y), mode: "lines", name: "actual close",
+      line: { color: "#111827", width: 1.2 },
+    },
+    {
+      x: outside.map((row) => row.ds), y: outside.map((row) => row.y), mode: "markers",
+      name: `outside the band (${outside.length} of ${rows.length})`,
+      marker: { color: "#b91c1c", size: 4 },
+    },
+  ];
+  return Plotly.react(element, traces, priced({ hovermode: "x" }, symbol), CONFIG);
 }
 
 // The finest step, a whole multiple of `interval`, at which `start` to `end` (milliseconds)
@@ -388,18 +409,16 @@ async function showForecast(asset) {
   chart.dataset.asset = asset.asset;
 }
 
-// The asset's own backtest: its past forecasts, its scores and the sentence that sums them up.
+// The asset's own backtest: its rows at a day ahead, its scores and the sentence that sums them up.
 async function showBacktest(asset) {
   const chart = document.getElementById("backtest-chart");
-  const [card, backtest] = await Promise.all([
-    getJson(asset.links.model), getJson(asset.links.backtest),
-  ]);
+  const [card, origins] = await Promise.all([getJson(asset.links.model), getOrigins(asset)]);
   if (!chosen(asset)) {
     return;
   }
   document.getElementById("backtest-symbol").textContent = card.symbol;
   showScores(card);
-  await drawBacktest(chart, backtest, asset.symbol);
+  await drawBacktest(chart, origins, asset.symbol);
   chart.dataset.asset = asset.asset;
 }
 

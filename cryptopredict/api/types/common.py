@@ -85,6 +85,16 @@ class Format(enum.StrEnum):
     CSV = "csv"
 
 
+FormatParameter = Annotated[
+    Format,
+    doc(
+        "`json` or `csv` (a row each, as the route's `.csv` twin answers). A generated client "
+        "asks the `.csv` twin for CSV: it parses an answer by the first media type declared.",
+        extra={REFUSED: " is not known; use json or csv"},
+    ),
+]
+
+
 class Error(Answer):
     """Every failure: 400 for malformed input, 404 for unknown routes and assets, 405 for other
     methods than GET, 422 for input the model cannot answer, 503 for what cannot be served now."""

@@ -11,9 +11,9 @@ from msgspec import UNSET, UnsetType
 
 from cryptopredict.api.types.common import (
     PRICE,
-    REFUSED,
     Answer,
     Format,
+    FormatParameter,
     Instant,
     IntervalLabel,
     Kind,
@@ -25,16 +25,6 @@ from cryptopredict.api.types.common import (
     doc,
 )
 from cryptopredict.artifact.schema import DEFAULT_LEVEL
-
-FormatParameter = Annotated[
-    Format,
-    doc(
-        "`json` (columns) or `csv` (one row per point, with a `kind` column, `hindcast` or "
-        "`forecast`, and `band_chosen_later`, `true` or `false`). A generated client asks the "
-        "route's `.csv` twin for CSV: it parses an answer by the first media type declared.",
-        extra={REFUSED: " is not known; use json or csv"},
-    ),
-]
 
 
 class PointQuery(Query):

@@ -13,6 +13,7 @@ from cryptopredict.api.types.common import (
     REFUSED,
     Answer,
     Format,
+    FormatParameter,
     Instant,
     IntervalLabel,
     Kind,
@@ -88,7 +89,7 @@ class Sort(enum.StrEnum):
     RANK = "rank"
 
 
-def _whole(description: str, low: int, high: int) -> Meta:
+def whole(description: str, low: int, high: int) -> Meta:
     refused = f": give a whole number from {low} to {high}"
     return doc(description, ge=low, le=high, extra={REFUSED: refused})
 
@@ -137,12 +138,12 @@ class AssetQuery(Query):
     ] = UNSET
     limit: (
         Annotated[
-            int, _whole("At most this many assets (a page). Default: all of them.", 1, MAX_LIMIT)
+            int, whole("At most this many assets (a page). Default: all of them.", 1, MAX_LIMIT)
         ]
         | UnsetType
     ) = UNSET
     offset: (
-        Annotated[int, _whole("Skip this many assets first. Default 0.", 0, MAX_OFFSET)] | UnsetType
+        Annotated[int, whole("Skip this many assets first. Default 0.", 0, MAX_OFFSET)] | UnsetType
     ) = UNSET
 
 
@@ -269,14 +270,7 @@ class CandleRange(Query):
 
 
 class CandlesQuery(CandleRange):
-    format: Annotated[
-        Format,
-        doc(
-            "`json` (columns) or `csv` (one row per candle). A generated client asks "
-            "`/candles/{asset}.csv` for CSV.",
-            extra={REFUSED: " is not known; use json or csv"},
-        ),
-    ] = Format.JSON
+    format: FormatParameter = Format.JSON
 
 
 class CandleColumns(Answer):

@@ -1,4 +1,4 @@
-"""The model card (the manifest training wrote, the verdict first), and `/healthz`."""
+"""The model card (the manifest training wrote, the verdict first), backtest rows, `/healthz`."""
 
 from __future__ import annotations
 
@@ -6,13 +6,28 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from cryptopredict.api.types.common import Answer, Time, doc
+from cryptopredict.api.types.common import Answer, Query, Time, doc
 from cryptopredict.api.types.forecast import AnchorSource
-from cryptopredict.api.types.market import TRAINING, TrainingProgress
+from cryptopredict.api.types.market import MAX_OFFSET, TRAINING, TrainingProgress, whole
 from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.artifact import schema
 from cryptopredict.artifact.run import PairFailure
-from cryptopredict.artifact.schema import BandVerdict
+from cryptopredict.artifact.schema import LEVELS, BandVerdict
+
+EDGES = tuple(f"{side}-{level}" for level in LEVELS for side in ("lo", "hi"))
+ORIGIN_COLUMNS = ("cutoff", "ds", "horizon", "y", "yhat", *EDGES)
+
+
+class OriginsQuery(Query):
+    offset: Annotated[int, whole("Skip this many rows first. Default 0.", 0, MAX_OFFSET)] = 0
+    limit: Annotated[int, whole("At most this many rows (default 1000).", 1, 10_000)] = 1000
+
+
+class BacktestOrigins(Answer):
+    total: Annotated[int, doc("How many rows in all (0: a model trained without a backtest).")]
+    next: Annotated[str | None, doc("The URL of the next page; null on the last.")]
+    columns: Annotated[list[str], doc("The rows' fields, in order.")]
+    rows: Annotated[list[list[str | float]], doc("`pandas.DataFrame(rows, columns=columns)`.")]
 
 
 def _by_level(description: str) -> msgspec.Meta:
