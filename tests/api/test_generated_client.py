@@ -43,6 +43,11 @@ CALLS: dict[str, tuple[str, dict[str, Any], str]] = {
     "/model/backtest": ("model.get_model_backtest", {}, "BacktestReport"),
     "/model/{asset}": ("model.get_model_asset", {}, "ModelCard"),
     "/model/{asset}/backtest": ("model.get_model_asset_backtest", {}, "BacktestReport"),
+    "/model/{asset}/backtest/origins": (
+        "model.get_model_asset_backtest_origins",
+        {"limit": 2},
+        "BacktestOrigins",
+    ),
     "/healthz": ("health.get_healthz", {}, "Health"),
     "/live": ("live.get_live", {}, "LiveStatus"),
     # The live server stores no minutes: the documented 404, typed as the Error model.
