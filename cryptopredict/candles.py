@@ -75,6 +75,11 @@ class Interval:
         return self.label
 
 
+def span_name(hours: int) -> str:
+    """A span of whole hours as its horizons are named: `1d` for 24, `36h` for 36."""
+    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Candles(BarHistory):
     """Bars of a wider interval, each with whether every bar of its period is there."""

@@ -37,6 +37,7 @@ from cryptopredict.api.types.track_record import TrackRecordSummary
 from cryptopredict.artifact.run import PairFailure, RunRecordError, read_run
 from cryptopredict.artifact.schema import BacktestReport
 from cryptopredict.assets import BITCOIN
+from cryptopredict.candles import span_name
 from cryptopredict.freshness import in_words
 from cryptopredict.minutes.bars import FeedStatus
 from cryptopredict.postprocess import round_prices
@@ -117,7 +118,7 @@ def _page(served: CatalogEntry, offset: int, limit: int) -> tuple[int, list[list
     yhat, edges = rows.yhat[at], np.exp(rows.band[at], dtype=float)  # log offsets to prices
     prices = np.column_stack([rows.actual[at], yhat, yhat[:, None] * edges])
     rounded = np.reshape(np.array(round_prices(prices.ravel())), prices.shape).T.tolist()
-    horizon = [f"{h // 24}d" if h >= 24 else f"{h}h" for h in hours.tolist()]
+    horizon = [span_name(h) for h in hours.tolist()]
     dates = iso_dates(cutoff), iso_dates(cutoff + hours * 3600)
     return len(rows.origin), list(map(list, zip(*dates, horizon, *rounded, strict=True)))
 

@@ -8,6 +8,7 @@ import msgspec
 import numpy as np
 
 from cryptopredict.artifact.schema import BandSpec
+from cryptopredict.candles import span_name
 from cryptopredict.model.market import YEAR_DAYS
 
 # Calibration by band width up to this horizon (beyond, too few outcomes per width bin).
@@ -72,7 +73,7 @@ def name_parts(spec: BandSpec) -> list[str]:
             parts.append(f"{kind} profile{strength}")
         if spec.horizon_pools:
             per = (
-                f"{_pool(days)}{' of the panel' * spec.shared_for(reach)} at {_horizon(reach)}"
+                f"{_pool(days)}{' of the panel' * spec.shared_for(reach)} at {span_name(reach)}"
                 for reach, days in spec.horizon_pools
             )
             parts.append(f"calibrated on {', '.join(per)}")
@@ -80,7 +81,7 @@ def name_parts(spec: BandSpec) -> list[str]:
             parts.append(f"calibrated on {_pool(spec.pool_days)}")
         if spec.width_bins > 1:
             parts.append(
-                f"calibrated within {spec.width_bins} width bins up to {_horizon(WIDTH_BIN_HOURS)}"
+                f"calibrated within {spec.width_bins} width bins up to {span_name(WIDTH_BIN_HOURS)}"
             )
         if spec.floor is not None:
             parts.append(f"spread floored at the pool's {spec.floor:.0%} quantile")
@@ -90,13 +91,13 @@ def name_parts(spec: BandSpec) -> list[str]:
         }
         parts += [
             f"{what} averaged in: "
-            + ", ".join(f"{_weight(w)} at {_horizon(h)}" for h, w in weights)
+            + ", ".join(f"{_weight(w)} at {span_name(h)}" for h, w in weights)
             for what, weights in averaged.items()
             if any(weight for _, weight in weights)
         ]
         if any(step for _, step in spec.horizon_adapt):
-            per = (f"{step:g} at {_horizon(reach)}" for reach, step in spec.horizon_adapt)
-            binned = f" within each width bin up to {_horizon(WIDTH_BIN_HOURS)}"
+            per = (f"{step:g} at {span_name(reach)}" for reach, step in spec.horizon_adapt)
+            binned = f" within each width bin up to {span_name(WIDTH_BIN_HOURS)}"
             misses = f"its own misses{binned * spec.adapt_binned}"
             parts.append(f"scale adapted to {misses}, step {', '.join(per)}")
     parts.append("with drift" if spec.drift else "no drift")
@@ -109,10 +110,6 @@ def _pool(days: int | None) -> str:
 
 def _weight(weight: float) -> str:
     return {0.0: "none", 1.0: "all"}.get(weight, f"{weight:.0%}")
-
-
-def _horizon(hours: int) -> str:
-    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
 
 
 EMPIRICAL = named(
