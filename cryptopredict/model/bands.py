@@ -7,9 +7,10 @@ the pools: `calibration.py`.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -292,6 +293,20 @@ class Band:
                 errors=errors,
                 bins=np.concatenate([bins for _, bins in found]),
             )
+
+    def at_hours(self, hours: Sequence[int]) -> Band:
+        """The band calibrated at `hours` (some of its own) alone: what a band built on the
+        errors at those horizons is, each horizon's pool and adaptive state being its own."""
+        band = copy.copy(self)
+        band.hours = tuple(hours)
+        band.pools = {h: self.pools[h] for h in hours if h in self.pools}
+        if self.adaptive is not None:
+            kept = [self.hours.index(h) for h in hours]
+            band.adaptive = Adaptive(
+                [self.adaptive.known_at[k] for k in kept],
+                [self.adaptive.scaled_sums[k] for k in kept],
+            )
+        return band
 
     def adapted_scale(self, at: int) -> tuple[tuple[int, float], ...]:
         """The adaptive step's scale at time `at` per calibrated horizon, of the width bin the

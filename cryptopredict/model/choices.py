@@ -84,14 +84,14 @@ def choose_band(
 
 
 def fixed_band(
-    dense: DenseOrigins, spec: BandSpec, validation_start: int, validation_end: int
+    dense: DenseOrigins, band: Band, validation_start: int, validation_end: int
 ) -> BandSearch:
-    """`spec`, set beforehand, scored on the validation origins for the record."""
+    """`band`, its spec set beforehand, scored on the validation origins for the record."""
     rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
     if rows.sum() < 2:
-        return BandSearch(chosen=spec, validation_origins=0, candidates=())
-    entry = _Validation.of(dense, rows).score(spec)
-    return BandSearch(chosen=spec, validation_origins=int(rows.sum()), candidates=(entry,))
+        return BandSearch(chosen=band.spec, validation_origins=0, candidates=())
+    entry = _Validation.of(dense, rows).score(band.spec, band)
+    return BandSearch(chosen=band.spec, validation_origins=int(rows.sum()), candidates=(entry,))
 
 
 @dataclass
@@ -119,14 +119,18 @@ class _Validation:
         centre = dense.centre(hours)[rows]
         return cls(dense, hours, errors, pos, actual, centre, baseline, calm)
 
-    def offsets(self, spec: BandSpec) -> dict[float, np.ndarray]:
-        band = Band(spec, self.dense.market, self.dense.pos, self.errors)
+    def offsets(self, spec: BandSpec, built: Band | None = None) -> dict[float, np.ndarray]:
+        """The band of `spec` (`built`: that band, calibrated at these horizons among others)."""
+        if built is None:
+            band = Band(spec, self.dense.market, self.dense.pos, self.errors)
+        else:
+            band = built.at_hours(self.hours)
         return band.offsets(self.pos, np.asarray(self.hours))
 
-    def score(self, spec: BandSpec) -> ScoredBandSpec:
+    def score(self, spec: BandSpec, built: Band | None = None) -> ScoredBandSpec:
         """Per horizon the mean 80% interval score and coverage; `score`, the mean over horizons
         of `calm_ratios` (so calm days weigh as much as busy ones)."""
-        offsets = self.offsets(spec)
+        offsets = self.offsets(spec, built)
         mine = _interval_scores(self.actual, self.centre, offsets)
         covered = inside(self.actual, *bounds(self.centre, offsets, DEFAULT_LEVEL))
         entry: dict[str, float | None] = {}

@@ -23,7 +23,7 @@ from cryptopredict.model.bands import (
 )
 from cryptopredict.model.choices import choose_band
 from cryptopredict.model.market import HOUR, TAUS, WEEK, Market, sliding_quantiles
-from cryptopredict.model.panel_choice import stored_pools
+from cryptopredict.model.panel_choice import panel_band, stored_pools
 from cryptopredict.model.plan import Plan
 from cryptopredict.model.refits import Refits, outcome
 from cryptopredict.model.scoring import DenseOrigins
@@ -296,6 +296,23 @@ def test_calibrating_within_width_bins_holds_coverage_in_every_fifth_of_width():
     assert pooled_cover[-1] > 0.88
     assert np.all(np.abs(binned_cover - 0.8) < 0.06), binned_cover
     assert "calibrated within 5 width bins up to 1d" in binned.spec.name
+
+
+def test_the_served_band_at_the_scored_horizons_is_the_band_built_on_those_alone():
+    """The record scores the served band at 1h, 1d, 7d and 30d from its own calibrations
+    (`Band.at_hours`, each horizon's pool and adaptive state its own): the offsets are, to the
+    bit, those of the panel's band built on those horizons' errors alone."""
+    market, scored = fading_prices(900), [1, 24, 168, 720]
+    origins = np.arange(24 * 30, 24 * 870, 5)
+    errors = {h: market.moves(h)[origins] for h in BAND_HOURS}
+    served = Band(panel_band(), market, origins, errors)
+    alone = Band(panel_band(), market, origins, {h: errors[h] for h in scored})
+    assert served.adaptive is not None
+    later, leads = origins[-300:], np.array(scored, dtype=np.float64)
+    restricted = served.at_hours(scored).offsets(later, leads)
+    for tau, offsets in alone.offsets(later, leads).items():
+        np.testing.assert_array_equal(restricted[tau], offsets)
+    assert not np.array_equal(served.offsets(later, leads)[0.9], restricted[0.9])
 
 
 def test_the_floor_keeps_todays_band_as_wide_as_the_pools_calm_tenth():

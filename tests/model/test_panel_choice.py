@@ -13,6 +13,7 @@ import pytest
 
 from cryptopredict.artifact.schema import ModelConfig
 from cryptopredict.model.band_spec import scaled, weight_at
+from cryptopredict.model.bands import BAND_HOURS, Band
 from cryptopredict.model.choices import fixed_band
 from cryptopredict.model.market import Market
 from cryptopredict.model.panel_choice import PANEL_CHOICE, panel_band, panel_damping, served_config
@@ -110,7 +111,7 @@ def test_a_fixed_band_is_served_as_given_and_scored_on_the_validation_origins_on
     dense = DenseOrigins(market, np.exp(log_price), Refits.none(3600), config, Plan())
     plan = Plan()
     start, end = plan.validation_start(seconds), plan.validation_end(seconds)
-    choice = fixed_band(dense, SPEC, start, end)
+    choice = fixed_band(dense, Band(SPEC, market, dense.pos, dense.errors(BAND_HOURS)), start, end)
     assert choice.chosen == SPEC
     assert len(choice.candidates) == 1
     inside = dense.scored() & (dense.times >= start) & (dense.times <= end)
