@@ -39,18 +39,18 @@ class Adaptive:
     """The band's adaptive step (docs/model.md): at a calibrated horizon h with step g > 0, the
     offsets at an origin are the calibrated ones times exp(g * S), S the sum over the band's
     earlier forecasts h ahead known by then of (missed - 0.2) (with `adapt_binned`, in the
-    origin's own width bin). Per calibrated horizon: when each outcome was known, and g * S."""
+    origin's own width bin). Per calibrated horizon: when each outcome was known, and g * S
+    ((one longer: 0 before the first) x bins)."""
 
-    known_at: list[np.ndarray]
-    scaled_sums: list[np.ndarray]  # (one longer than known_at: 0 before the first) x bins
+    states: list[tuple[np.ndarray, np.ndarray]]
 
     def log_scale(self, at: np.ndarray, bins: np.ndarray | None = None) -> np.ndarray:
         """The log scale at times `at` (down) per horizon (across), in `bins` (None: the first)."""
-        which = np.zeros((len(at), len(self.known_at)), dtype=np.int64) if bins is None else bins
+        which = np.zeros((len(at), len(self.states)), dtype=np.int64) if bins is None else bins
         return np.stack(
             [
                 sums[np.searchsorted(known, at, "right"), which[:, k]]
-                for k, (known, sums) in enumerate(zip(self.known_at, self.scaled_sums, strict=True))
+                for k, (known, sums) in enumerate(self.states)
             ],
             axis=1,
         )
@@ -68,7 +68,7 @@ def tracked(
 ) -> Adaptive:
     """The update over the origins `times`: the 80% band's unscaled log offsets (origins x
     horizons) against the point forecast's log errors (NaN: unknown)."""
-    known_at, scaled_sums = [], []
+    states = []
     which = np.zeros((len(times), len(hours)), dtype=np.int64) if bins is None else bins
     for k, h in enumerate(hours):
         known = times + h * 3600
@@ -85,9 +85,8 @@ def tracked(
                     running[b] += float(missed) - MISS_RATE
                 sums[j + 1] = running
             sums = steps[k] * sums
-        known_at.append(known)
-        scaled_sums.append(sums)
-    return Adaptive(known_at, scaled_sums)
+        states.append((known, sums))
+    return Adaptive(states)
 
 
 def spreads(
@@ -301,11 +300,7 @@ class Band:
         band.hours = tuple(hours)
         band.pools = {h: self.pools[h] for h in hours if h in self.pools}
         if self.adaptive is not None:
-            kept = [self.hours.index(h) for h in hours]
-            band.adaptive = Adaptive(
-                [self.adaptive.known_at[k] for k in kept],
-                [self.adaptive.scaled_sums[k] for k in kept],
-            )
+            band.adaptive = Adaptive([self.adaptive.states[self.hours.index(h)] for h in hours])
         return band
 
     def adapted_scale(self, at: int) -> tuple[tuple[int, float], ...]:

@@ -90,7 +90,7 @@ def fixed_band(
     rows = dense.scored() & (dense.times >= validation_start) & (dense.times <= validation_end)
     if rows.sum() < 2:
         return BandSearch(chosen=band.spec, validation_origins=0, candidates=())
-    entry = _Validation.of(dense, rows).score(band.spec, band)
+    entry = _Validation.of(dense, rows).score(band)
     return BandSearch(chosen=band.spec, validation_origins=int(rows.sum()), candidates=(entry,))
 
 
@@ -119,18 +119,16 @@ class _Validation:
         centre = dense.centre(hours)[rows]
         return cls(dense, hours, errors, pos, actual, centre, baseline, calm)
 
-    def offsets(self, spec: BandSpec, built: Band | None = None) -> dict[float, np.ndarray]:
-        """The band of `spec` (`built`: that band, calibrated at these horizons among others)."""
-        if built is None:
-            band = Band(spec, self.dense.market, self.dense.pos, self.errors)
-        else:
-            band = built.at_hours(self.hours)
-        return band.offsets(self.pos, np.asarray(self.hours))
+    def offsets(self, band: BandSpec | Band) -> dict[float, np.ndarray]:
+        """A candidate's, or a band's built at these horizons among others."""
+        if isinstance(band, BandSpec):
+            band = Band(band, self.dense.market, self.dense.pos, self.errors)
+        return band.at_hours(self.hours).offsets(self.pos, np.asarray(self.hours))
 
-    def score(self, spec: BandSpec, built: Band | None = None) -> ScoredBandSpec:
+    def score(self, band: BandSpec | Band) -> ScoredBandSpec:
         """Per horizon the mean 80% interval score and coverage; `score`, the mean over horizons
         of `calm_ratios` (so calm days weigh as much as busy ones)."""
-        offsets = self.offsets(spec, built)
+        offsets, spec = self.offsets(band), band if isinstance(band, BandSpec) else band.spec
         mine = _interval_scores(self.actual, self.centre, offsets)
         covered = inside(self.actual, *bounds(self.centre, offsets, DEFAULT_LEVEL))
         entry: dict[str, float | None] = {}
