@@ -302,13 +302,13 @@ def test_the_served_band_at_the_scored_horizons_is_the_band_built_on_those_alone
     """The record scores the served band at 1h, 1d, 7d and 30d from its own calibrations
     (`Band.at_hours`, each horizon's pool and adaptive state its own): the offsets are, to the
     bit, those of the panel's band built on those horizons' errors alone."""
-    market, scored = fading_prices(900), [1, 24, 168, 720]
-    origins = np.arange(24 * 30, 24 * 870, 5)
+    market, scored = fading_prices(500), [1, 24, 168, 720]
+    origins = np.arange(24 * 30, 24 * 470, 12)
     errors = {h: market.moves(h)[origins] for h in BAND_HOURS}
     served = Band(panel_band(), market, origins, errors)
     alone = Band(panel_band(), market, origins, {h: errors[h] for h in scored})
     assert served.adaptive is not None
-    later, leads = origins[-300:], np.array(scored, dtype=np.float64)
+    later, leads = origins[-100:], np.array(scored, dtype=np.float64)
     restricted = served.at_hours(scored).offsets(later, leads)
     for tau, offsets in alone.offsets(later, leads).items():
         np.testing.assert_array_equal(restricted[tau], offsets)
