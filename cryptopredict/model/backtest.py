@@ -35,8 +35,8 @@ from cryptopredict.model.scoring import DenseOrigins, summarize
 log = logging.getLogger(__name__)
 
 # The share of a backtest's seconds done at its two steps: the panel's band built, then scored on
-# the validation origins; a candidate chosen, then built (measured: BTC/USD's hourly, 5.4 and 6.1
-# of 7.3 s; ETH/USD's daily, 1.75 and 1.75 of 2.1 s).
+# the validation origins; a candidate chosen, then built (measured: BTC/USD's hourly at load 1,
+# 5.4 and 6.1 of 7.3 s; ETH/USD's daily on two cores, 1.75 and 1.75 of 2.1 s).
 DONE = {"fixed": (0.74, 0.83), "chosen": (0.83, 0.83)}
 
 
