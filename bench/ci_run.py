@@ -23,6 +23,11 @@ CPU seconds to `reports/side-by-side.json`; it exits 0 when ours is green within
 Every server either run starts listens on a free port (tests/ports.py; image-test's registry),
 so they share no port by name. Apt is the machine's: run `make tools` once before, so that
 neither run installs a Debian package while the other does.
+
+`--stages` runs `.ci/run`'s make targets one after another instead (`STAGES`: what it installs and
+the base image, then the suite, the end-to-end checks and the image), each in a control group of
+its own, with `.ci/run`'s environment: where the CPU seconds go, under `stages` in the report, their
+sum as the run's (with `--side-by-side`, both runs' stages, the ratio of their sums).
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ ROOT = Path(__file__).parents[1]
 LIMIT_SECONDS = 15 * 60
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 WITHIN = 0.6  # issue 120: ours at most 60% of theirs
+# .ci/run's make targets, one at a time (`--stages`), and the environment it gives them.
+STAGES = ("tools base-image", "test", "e2e", "image-test")
+CI_RUN_ENV = "unset PYTHONDONTWRITEBYTECODE; export CRYPTOPREDICT_FAIL_ON_SKIP=1; make {} WITHOUT="
 
 
 def clone(source: Path, target: Path, commit: str | None) -> None:
@@ -116,7 +124,7 @@ def fresh(scratch: Path) -> dict[str, str]:
 
 
 def measure(
-    clone_dir: Path, with_base: bool, reports: Path, env: dict[str, str]
+    clone_dir: Path, with_base: bool, reports: Path, env: dict[str, str], stages: bool = False
 ) -> dict[str, object]:
     reports.mkdir(parents=True, exist_ok=True)
     result: dict[str, object] = {
@@ -124,13 +132,16 @@ def measure(
             ["git", "-C", str(clone_dir), "rev-parse", "--short", "HEAD"], text=True
         ).strip()
     }
-    if not with_base:  # the base image built before the clock starts, as the bar assumes
+    if not with_base and not stages:  # the base image built before the clock, as the bar assumes
         status, seconds, cpu = timed(
             ["make", "base-image"], clone_dir, reports / "base-image.log", env
         )
         result["base_image"] = {"status": status, "seconds": seconds, "cpu_seconds": cpu}
     result["load_at_start"] = os.getloadavg()[0]
-    status, seconds, cpu = timed(["bash", ".ci/run"], clone_dir, reports / "ci-run.log", env)
+    if stages:
+        status, seconds, cpu = staged(clone_dir, reports, env, result)
+    else:
+        status, seconds, cpu = timed(["bash", ".ci/run"], clone_dir, reports / "ci-run.log", env)
     result.update(
         status=status,
         seconds=seconds,
@@ -143,7 +154,31 @@ def measure(
     return result
 
 
-def side_by_side(source: Path, ours: str, theirs: str, reports: Path) -> dict[str, object]:
+def staged(
+    clone_dir: Path, reports: Path, env: dict[str, str], result: dict[str, object]
+) -> tuple[int, float, dict]:
+    """`STAGES` one after another, each timed on its own into `result["stages"]`: the worst
+    status, and the sums of their seconds and CPU seconds."""
+    each = {}
+    for stage in STAGES:
+        command = ["bash", "-c", CI_RUN_ENV.format(stage)]
+        status, seconds, cpu = timed(command, clone_dir, reports / f"{stage.split()[0]}.log", env)
+        each[stage] = {"status": status, "seconds": seconds, "cpu_seconds": cpu}
+    result["stages"] = each
+    cpu = {
+        kind: round(sum(one["cpu_seconds"][kind] for one in each.values()), 1)
+        for kind in ("user", "system")
+    }
+    return (
+        max(one["status"] for one in each.values()),
+        round(sum(one["seconds"] for one in each.values()), 1),
+        {**cpu, "counted": next(iter(each.values()))["cpu_seconds"]["counted"]},
+    )
+
+
+def side_by_side(
+    source: Path, ours: str, theirs: str, reports: Path, stages: bool = False
+) -> dict[str, object]:
     """Two fresh runs at once, of `ours` and `theirs`: each one's result, and the ratio of their
     CPU seconds (user + system)."""
     runs = {}
@@ -151,7 +186,8 @@ def side_by_side(source: Path, ours: str, theirs: str, reports: Path) -> dict[st
         sha = subprocess.check_output(["git", "-C", str(source), "rev-parse", commit], text=True)
         where = ["--source", str(source), "--reports", str(reports / "side-by-side" / side)]
         runs[side] = subprocess.Popen(
-            [sys.executable, "-m", "bench.ci_run", "--fresh", "--commit", sha.strip(), *where],
+            [sys.executable, "-m", "bench.ci_run", "--fresh", "--commit", sha.strip(), *where]
+            + ["--stages"] * stages,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )
@@ -177,11 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--with-base", action="store_true", help="time the base image's build too")
     parser.add_argument("--fresh", action="store_true", help="storage, temp, caches of its own")
     parser.add_argument("--side-by-side", metavar="COMMIT", help="two fresh runs at once")
+    parser.add_argument("--stages", action="store_true", help=".ci/run's targets one at a time")
     parser.add_argument("--source", type=Path, default=ROOT, help="the repository to clone")
     parser.add_argument("--reports", type=Path, default=ROOT / "reports")
     args = parser.parse_args(argv)
     if args.side_by_side:
-        both = side_by_side(args.source, args.commit, args.side_by_side, args.reports)
+        both = side_by_side(args.source, args.commit, args.side_by_side, args.reports, args.stages)
         (args.reports / "side-by-side.json").write_text(json.dumps(both, indent=1) + "\n")
         print(json.dumps(both))
         return 0 if both["green_within_60_percent"] else 1
@@ -190,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         target = args.clone or Path(scratch) / "clone"
         if args.clone is None:
             clone(args.source, target, args.commit)
-        result = measure(target, args.with_base or args.fresh, args.reports, env)
+        result = measure(target, args.with_base or args.fresh, args.reports, env, args.stages)
     print(json.dumps(result))
     return 0 if result["within_15_minutes"] else 1
 
