@@ -159,21 +159,17 @@ def staged(
 ) -> tuple[int, float, dict]:
     """`STAGES` one after another, each timed on its own into `result["stages"]`: the worst
     status, and the sums of their seconds and CPU seconds."""
-    each = {}
+    runs = {}
     for stage in STAGES:
         command = ["bash", "-c", CI_RUN_ENV.format(stage)]
-        status, seconds, cpu = timed(command, clone_dir, reports / f"{stage.split()[0]}.log", env)
-        each[stage] = {"status": status, "seconds": seconds, "cpu_seconds": cpu}
-    result["stages"] = each
-    cpu = {
-        kind: round(sum(one["cpu_seconds"][kind] for one in each.values()), 1)
-        for kind in ("user", "system")
+        runs[stage] = timed(command, clone_dir, reports / f"{stage.split()[0]}.log", env)
+    result["stages"] = {
+        stage: {"status": status, "seconds": seconds, "cpu_seconds": cpu}
+        for stage, (status, seconds, cpu) in runs.items()
     }
-    return (
-        max(one["status"] for one in each.values()),
-        round(sum(one["seconds"] for one in each.values()), 1),
-        {**cpu, "counted": next(iter(each.values()))["cpu_seconds"]["counted"]},
-    )
+    statuses, seconds, cpus = zip(*runs.values(), strict=True)
+    cpu = {kind: round(sum(one[kind] for one in cpus), 1) for kind in ("user", "system")}
+    return max(statuses), round(sum(seconds), 1), {**cpu, "counted": cpus[0]["counted"]}
 
 
 def side_by_side(
